@@ -1,0 +1,71 @@
+/**
+ * Builds the HTTP application (Fastify under Nest) without listening, so that main.ts and the
+ * end-to-end tests start exactly the same app.
+ */
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { createAppDataSource } from '@app/migrations/data-source';
+import { AppConfig, createLogger, createValidationPipe, ErrorResponseDto, HttpExceptionFilter, PinoNestLogger } from '@app/platform';
+import { ApiModule } from './api.module';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface ApiAppOptions {
+  config: AppConfig;
+  /** Where JSON logs go (stdout by default); tests pass a capture stream. */
+  logDestination?: DestinationStream;
+}
+
+export async function createApiApp({ config, logDestination }: ApiAppOptions): Promise<NestFastifyApplication> {
+  const logger = createLogger(config.logLevel, logDestination);
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    // A caller's X-Request-Id is kept when it is sane, so logs correlate across services.
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // One log line per request (below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  fastify.addHook('onResponse', async (req, reply) => {
+    req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.forRoot({ config, logger, dataSource: (c) => createAppDataSource(c, 'ggz-api'), runMigrations: config.migrationsRun }),
+    adapter,
+    { logger: new PinoNestLogger(logger), abortOnError: false },
+  );
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.enableShutdownHooks();
+
+  if (config.enableDocs) {
+    const doc = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('GGZ wachttijd-bemiddeling API')
+        .setDescription(
+          'Consented referral intake, Treeknorm evaluation and proactive mediation (AZWA C3a). ' +
+            'Every error has the shape of ErrorResponse. Authenticate with a bearer JWT carrying a role and a tenant claim.',
+        )
+        .setVersion('0.1.0')
+        .addBearerAuth()
+        .build(),
+      { extraModels: [ErrorResponseDto] },
+    );
+    SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
+  }
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * Command-line tasks for developers and operators:
+ *   token --role R [--uzovi N[,N]] [--agb N] [--subject S] [--ttl SECONDS]   print a development JWT
+ *   migration:run | migration:revert | migration:show                        manage the schema
+ *   migration:generate Name                                                  draft a migration from entity changes
+ *   db:create                                                                create the database if missing
+ *   seed:demo                                                                load synthetic demo referrals
+ * Exit codes: 0 success, 2 usage error, 78 bad configuration, 1 anything else.
+ */
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAppDataSource } from '@app/migrations/data-source';
+import { ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
+import { seedDemo } from './seed-demo';
+
+class UsageError extends Error {}
+
+function parseFlags(args: string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
+    if (!m) throw new UsageError(`unexpected argument "${args[i]}"`);
+    const value = m[2] ?? args[++i];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${m[1]} needs a value`);
+    flags[m[1]] = value;
+  }
+  return flags;
+}
+
+async function withDataSource<T>(fn: (ds: ReturnType<typeof createAppDataSource>) => Promise<T>): Promise<T> {
+  const config = loadConfigOrExit();
+  await ensureDatabase(config.databaseUrl);
+  const ds = createAppDataSource(config, 'ggz-cli');
+  await ds.initialize();
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  async token(args) {
+    const f = parseFlags(args);
+    if (!isRole(f.role)) throw new UsageError(`--role must be one of: ${ROLES.join(', ')}`);
+    const uzovi = f.uzovi?.split(',').map((s) => s.trim());
+    if (uzovi?.some((u) => !/^\d{4}$/.test(u))) throw new UsageError('--uzovi must be 4-digit UZOVI codes, comma-separated');
+    if (f.agb !== undefined && !/^\d{8}$/.test(f.agb)) throw new UsageError('--agb must be an 8-digit AGB code');
+    const ttl = f.ttl === undefined ? undefined : Number(f.ttl);
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new UsageError('--ttl must be a positive number of seconds');
+    const tokens = new TokenService(loadConfigOrExit().jwt);
+    process.stdout.write(tokens.mint({ role: f.role, uzovi, agb: f.agb, subject: f.subject, ttlSeconds: ttl }) + '\n');
+  },
+  async 'db:create'() {
+    const made = await ensureDatabase(loadConfigOrExit().databaseUrl);
+    console.log(made ? 'database created' : 'database already exists');
+  },
+  async 'migration:run'() {
+    await withDataSource(async (ds) => {
+      const applied = await runMigrationsLocked(ds);
+      console.log(applied.length ? `applied: ${applied.map((m) => m.name).join(', ')}` : 'no pending migrations');
+    });
+  },
+  async 'migration:revert'() {
+    await withDataSource(async (ds) => {
+      await revertLastMigrationLocked(ds);
+      console.log('reverted the last migration');
+    });
+  },
+  async 'migration:show'() {
+    await withDataSource(async (ds) => {
+      const applied: { name: string }[] = await ds.query(`SELECT name FROM typeorm_migrations ORDER BY id`).catch(() => []);
+      const done = new Set(applied.map((r) => r.name));
+      for (const m of ds.migrations) console.log(`${done.has(m.name!) ? '[X]' : '[ ]'} ${m.name}`);
+    });
+  },
+  async 'migration:generate'(args) {
+    const name = args[0];
+    if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name)) throw new UsageError('migration:generate needs a PascalCase name, e.g. AddProviderTable');
+    await withDataSource(async (ds) => {
+      await runMigrationsLocked(ds);
+      const sql = await ds.driver.createSchemaBuilder().log();
+      if (sql.upQueries.length === 0) {
+        console.log('entities and migrations agree: nothing to generate');
+        return;
+      }
+      const ts = Date.now();
+      const q = (qs: { query: string }[]) => qs.map((x) => `    await q.query(${JSON.stringify(x.query)});`).join('\n');
+      const file = join(process.cwd(), 'migrations', `${ts}-${name.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase())}.ts`);
+      writeFileSync(
+        file,
+        `import { MigrationInterface, QueryRunner } from 'typeorm';\n\n/** DRAFT generated from entity changes: review by hand, name constraints and indexes explicitly. */\nexport class ${name}${ts} implements MigrationInterface {\n  name = '${name}${ts}';\n\n  async up(q: QueryRunner): Promise<void> {\n${q(sql.upQueries)}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${q(sql.downQueries.reverse())}\n  }\n}\n`,
+      );
+      console.log(`wrote ${file}\nadd it to migrations/index.ts after review`);
+    });
+  },
+  async 'seed:demo'() {
+    await seedDemo(loadConfigOrExit());
+  },
+};
+
+async function main() {
+  const [command, ...args] = process.argv.slice(2);
+  const run = commands[command ?? ''];
+  if (!run) {
+    console.error(`usage: cli <${Object.keys(commands).join('|')}> [options]`);
+    process.exit(2);
+  }
+  try {
+    await run(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+void main();

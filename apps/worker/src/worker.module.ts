@@ -1,0 +1,15 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { PlatformModule, PlatformOptions } from '@app/platform';
+import { ReferralsModule } from '@app/referrals';
+import { EvaluateReferralProcessor } from './referrals/evaluate-referral.processor';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(platform: PlatformOptions): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [PlatformModule.forRoot(platform), ReferralsModule],
+      providers: [EvaluateReferralProcessor],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './identifiers';
+export * from './diagnosis-groups';
+export * from './dates';

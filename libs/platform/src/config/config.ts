@@ -1,0 +1,222 @@
+/**
+ * Configuration from the environment, validated once at start. Every variable has a local
+ * default that works against 127.0.0.1 Postgres and Redis, except secrets in production, which
+ * must be set. A bad value stops the process with a message naming the variable.
+ */
+import { createHash } from 'node:crypto';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface BsnKeyConfig {
+  /** Key id stored beside each ciphertext, so keys can be rotated. */
+  currentKeyId: string;
+  keys: Map<string, Buffer>;
+  /** Key for the blind index (HMAC) used for exact BSN lookups. */
+  indexKey: Buffer;
+  /** Key for the message content fingerprint that makes re-delivery idempotent. */
+  fingerprintKey: Buffer;
+}
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  databasePoolSize: number;
+  migrationsRun: boolean;
+  redisUrl: string;
+  queuePrefix: string;
+  jwt: {
+    algorithm: 'HS256' | 'RS256';
+    secret?: string;
+    publicKey?: string;
+    issuer: string;
+    audience: string;
+  };
+  bsn: BsnKeyConfig;
+  bodyLimitBytes: number;
+  batchMaxMessages: number;
+  sweeper: { delaySeconds: number; intervalSeconds: number };
+  workerConcurrency: number;
+  enableDocs: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Development-only key material, derived from a public label: never valid in production. */
+function devKey(label: string): Buffer {
+  return createHash('sha256').update(`ggz-wachttijd development key: ${label}`).digest();
+}
+
+export const DEV_JWT_SECRET = 'development-only-secret-do-not-use-in-production';
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${v}")`);
+      return fallback;
+    }
+    return Number(v);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (/^(true|1|yes)$/i.test(v)) return true;
+    if (/^(false|0|no)$/i.test(v)) return false;
+    this.problems.push(`${name} must be true or false (got "${v}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+      return fallback;
+    }
+    return v as T;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const v = this.raw(name) ?? fallback;
+    try {
+      const u = new URL(v);
+      if (!protocols.includes(u.protocol)) throw new Error('protocol');
+    } catch {
+      // Never echo the value: a URL may carry a password.
+      this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    }
+    return v;
+  }
+
+  /** A base64 key of at least 32 bytes. */
+  key(name: string, value: string): Buffer | undefined {
+    const buf = Buffer.from(value, 'base64');
+    if (buf.length < 32 || buf.toString('base64').replace(/=+$/, '') !== value.replace(/=+$/, '')) {
+      this.problems.push(`${name} must be base64 of at least 32 random bytes`);
+      return undefined;
+    }
+    return buf;
+  }
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const r = new Reader(env);
+  const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', ['development', 'test', 'production'], 'development');
+  const production = nodeEnv === 'production';
+
+  const requiredInProduction = (name: string, devValue: string): string | undefined => {
+    const v = r.raw(name);
+    if (v !== undefined) return v;
+    if (production) {
+      r.problems.push(`${name} is required when NODE_ENV=production`);
+      return undefined;
+    }
+    return devValue;
+  };
+
+  // JWT: HS256 with a shared secret for development; RS256 with a public key for production.
+  const algorithm = r.oneOf('JWT_ALGORITHM', ['HS256', 'RS256'] as const, 'HS256');
+  let secret: string | undefined;
+  let publicKey: string | undefined;
+  if (algorithm === 'HS256') {
+    secret = requiredInProduction('JWT_SECRET', DEV_JWT_SECRET);
+    if (secret !== undefined && secret.length < 32) r.problems.push('JWT_SECRET must be at least 32 characters');
+    if (production && secret === DEV_JWT_SECRET) r.problems.push('JWT_SECRET must not be the development secret in production');
+  } else {
+    publicKey = r.raw('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+    if (!publicKey || !publicKey.includes('BEGIN PUBLIC KEY')) r.problems.push('JWT_PUBLIC_KEY must be a PEM public key when JWT_ALGORITHM=RS256');
+  }
+
+  // BSN keys: "id:base64,id:base64" with BSN_ENCRYPTION_KEY_ID naming the one that encrypts.
+  const keys = new Map<string, Buffer>();
+  const keySpec = requiredInProduction('BSN_ENCRYPTION_KEYS', `dev1:${devKey('bsn-encryption-dev1').toString('base64')}`);
+  for (const part of (keySpec ?? '').split(',').filter(Boolean)) {
+    const m = /^([A-Za-z0-9_-]{1,32}):(.+)$/.exec(part.trim());
+    if (!m) {
+      r.problems.push('BSN_ENCRYPTION_KEYS must be a comma-separated list of keyId:base64key');
+      continue;
+    }
+    const buf = r.key('BSN_ENCRYPTION_KEYS', m[2]);
+    if (buf && buf.length !== 32) r.problems.push(`BSN_ENCRYPTION_KEYS key "${m[1]}" must be exactly 32 bytes (AES-256)`);
+    else if (buf) keys.set(m[1], buf);
+  }
+  const currentKeyId = r.string('BSN_ENCRYPTION_KEY_ID', [...keys.keys()].pop() ?? 'dev1');
+  if (keys.size > 0 && !keys.has(currentKeyId)) r.problems.push(`BSN_ENCRYPTION_KEY_ID "${currentKeyId}" is not among BSN_ENCRYPTION_KEYS`);
+  const indexSpec = requiredInProduction('BSN_INDEX_KEY', devKey('bsn-blind-index').toString('base64'));
+  const indexKey = indexSpec ? r.key('BSN_INDEX_KEY', indexSpec) : undefined;
+  const fingerprintSpec = requiredInProduction('MESSAGE_FINGERPRINT_KEY', devKey('message-fingerprint').toString('base64'));
+  const fingerprintKey = fingerprintSpec ? r.key('MESSAGE_FINGERPRINT_KEY', fingerprintSpec) : undefined;
+
+  const config: AppConfig = {
+    nodeEnv,
+    host: r.string('HOST', '127.0.0.1'),
+    port: r.int('PORT', 3000, 0, 65535),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/ggz_wachttijd', ['postgres:', 'postgresql:']),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    migrationsRun: r.bool('MIGRATIONS_RUN', true),
+    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queuePrefix: r.string('QUEUE_PREFIX', 'ggz'),
+    jwt: {
+      algorithm,
+      secret,
+      publicKey,
+      issuer: r.string('JWT_ISSUER', 'ggz-wachttijd-dev'),
+      audience: r.string('JWT_AUDIENCE', 'ggz-wachttijd'),
+    },
+    bsn: {
+      currentKeyId,
+      keys,
+      indexKey: indexKey ?? Buffer.alloc(32),
+      fingerprintKey: fingerprintKey ?? Buffer.alloc(32),
+    },
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    batchMaxMessages: r.int('BATCH_MAX_MESSAGES', 1000, 1, 10000),
+    sweeper: {
+      delaySeconds: r.int('SWEEPER_DELAY_SECONDS', 60, 0, 86400),
+      intervalSeconds: r.int('SWEEPER_INTERVAL_SECONDS', 30, 1, 86400),
+    },
+    workerConcurrency: r.int('WORKER_CONCURRENCY', 10, 1, 200),
+    enableDocs: r.bool('ENABLE_DOCS', true),
+  };
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(config.queuePrefix)) r.problems.push('QUEUE_PREFIX must be 1–40 letters, digits, - or _');
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+/** For process entry points: load the configuration or exit with a message naming the problem. */
+export function loadConfigOrExit(env: Env = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+}

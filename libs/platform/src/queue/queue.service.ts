@@ -1,0 +1,59 @@
+/**
+ * BullMQ producers over one Redis connection per process. Producers fail fast when Redis is
+ * unreachable (no offline queue): Postgres is the source of truth, and the sweeper re-enqueues
+ * whatever could not be handed over, so the HTTP path must never hang on Redis.
+ */
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import IORedis, { RedisOptions } from 'ioredis';
+import { APP_CONFIG } from '../platform.tokens';
+import type { AppConfig } from '../config/config';
+
+export const QUEUE_NAMES = {
+  evaluateReferral: 'evaluate-referral',
+  maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+export function createRedis(url: string, purpose: 'producer' | 'worker', extra: RedisOptions = {}): IORedis {
+  return new IORedis(url, {
+    // Workers block on Redis and must retry forever; producers must fail fast.
+    maxRetriesPerRequest: purpose === 'worker' ? null : 1,
+    enableOfflineQueue: purpose === 'worker',
+    connectTimeout: 5000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...extra,
+  });
+}
+
+@Injectable()
+export class QueueService implements OnApplicationShutdown {
+  private readonly logger = new Logger(QueueService.name);
+  private readonly connection: IORedis;
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.connection = createRedis(config.redisUrl, 'producer', { lazyConnect: false });
+    // Without a listener ioredis prints unhandled errors; the readiness check reports the state.
+    this.connection.on('error', (e) => this.logger.warn({ msg: 'redis connection error', error: e.message }));
+  }
+
+  get redis(): IORedis {
+    return this.connection;
+  }
+
+  queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: this.config.queuePrefix, skipWaitingForReady: true });
+      q.on('error', (e) => this.logger.warn({ msg: 'queue error', queue: name, error: e.message }));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,3 @@
+import { ReferralEntity } from './referral.entity';
+
+export const REFERRAL_ENTITIES = [ReferralEntity];

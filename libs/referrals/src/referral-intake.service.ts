@@ -1,0 +1,215 @@
+/**
+ * The front door for consented referral messages. Validated messages are sealed (BSN encrypted,
+ * blind-indexed, content fingerprinted) and stored in one statement that is idempotent per
+ * (uzovi, messageId): a re-delivery with the same content returns the stored referral, one with
+ * different content is a conflict. The single and the batch route share this one path.
+ */
+import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { maskBsn, normaliseBsn } from '@app/core';
+import { BsnVault } from '@app/platform/crypto/bsn-vault';
+import type { Principal } from '@app/platform/auth/roles';
+import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
+import { validatePlain } from '@app/platform/http/validation';
+import { ReferralMessageDto } from './referral-message.dto';
+import { ReferralHandoffService } from './referral-handoff.service';
+import type { ReferralStatus } from './referral.entity';
+import type { ReferralViewDto } from './referral.view';
+
+export type IntakeResult =
+  | { outcome: 'created' | 'duplicate'; referral: ReferralViewDto }
+  | { outcome: 'conflict'; messageId: string }
+  | { outcome: 'invalid'; errors: FieldErrorDto[] }
+  | { outcome: 'forbidden'; errors: FieldErrorDto[] };
+
+interface Sealed {
+  msg: ReferralMessageDto;
+  bsn: string;
+  fingerprint: string;
+  ciphertext: Buffer;
+  keyId: string;
+  blindIndex: string;
+  givenAt: string;
+}
+
+interface StoredRow {
+  id: string;
+  uzovi: string;
+  message_id: string;
+  content_fingerprint: string;
+  status: ReferralStatus;
+  received_at: Date;
+  status_changed_at: Date;
+}
+
+const RETURNING = 'id, uzovi, message_id, content_fingerprint, status, received_at, status_changed_at';
+
+@Injectable()
+export class ReferralIntakeService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly vault: BsnVault,
+    private readonly handoff: ReferralHandoffService,
+  ) {}
+
+  /** Validates one raw message without storing anything. */
+  validate(plain: unknown, caller: Principal): { msg: ReferralMessageDto } | Extract<IntakeResult, { outcome: 'invalid' | 'forbidden' }> {
+    const res = validatePlain(ReferralMessageDto, plain);
+    if ('errors' in res) return { outcome: 'invalid', errors: res.errors };
+    if (!caller.uzovis.includes(res.value.uzovi)) {
+      return { outcome: 'forbidden', errors: [{ field: 'uzovi', reason: 'is not an insurer this caller may send referrals for' }] };
+    }
+    return { msg: res.value };
+  }
+
+  /** Throws 403 when the caller may not send for the message's insurer. */
+  assertTenant(msg: ReferralMessageDto, caller: Principal): void {
+    if (!caller.uzovis.includes(msg.uzovi)) {
+      throw new ForbiddenException({
+        message: 'The caller may not send referrals for this insurer',
+        details: [{ field: 'uzovi', reason: 'is not an insurer this caller may send referrals for' }],
+      });
+    }
+  }
+
+  /** Stores already-validated messages; returns one result per message, in order. */
+  async store(messages: ReferralMessageDto[], caller: Principal): Promise<IntakeResult[]> {
+    const sealed = messages.map((m) => this.seal(m));
+    const results: IntakeResult[] = new Array(sealed.length);
+    if (sealed.length === 0) return results;
+
+    const col = <T>(f: (s: Sealed) => T) => sealed.map(f);
+    const inserted: StoredRow[] = await this.db.query(
+      `INSERT INTO referral (uzovi, message_id, content_fingerprint, bsn_ciphertext, bsn_key_id, bsn_blind_index,
+                             verwijsdatum, klachtenprofiel, dsm_code, agb, consent_id, consent_given_at,
+                             consent_scope, consent_channel, sender)
+       SELECT u.uzovi, u.message_id, u.fp, decode(u.ct, 'hex'), u.key_id, u.bidx, u.vd, u.kp, u.dsm, u.agb,
+              u.cid, u.cat, u.cscope, u.cch, $15
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[],
+                     $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[])
+              AS u(uzovi, message_id, fp, ct, key_id, bidx, vd, kp, dsm, agb, cid, cat, cscope, cch)
+       ON CONFLICT ON CONSTRAINT uq_referral_uzovi_message_id DO NOTHING
+       RETURNING ${RETURNING}`,
+      [
+        col((s) => s.msg.uzovi),
+        col((s) => s.msg.messageId),
+        col((s) => s.fingerprint),
+        col((s) => s.ciphertext.toString('hex')),
+        col((s) => s.keyId),
+        col((s) => s.blindIndex),
+        col((s) => s.msg.verwijsdatum),
+        col((s) => s.msg.klachtenprofiel),
+        col((s) => s.msg.dsmCode ?? null),
+        col((s) => s.msg.agb),
+        col((s) => s.msg.consent.id),
+        col((s) => s.givenAt),
+        col((s) => s.msg.consent.scope),
+        col((s) => s.msg.consent.channel),
+        caller.subject,
+      ],
+    );
+
+    const key = (uzovi: string, messageId: string) => `${uzovi}\u0000${messageId}`;
+    const created = new Map(inserted.map((r) => [key(r.uzovi, r.message_id), r]));
+    // A message id repeated within one batch is inserted once; the first occurrence is "created".
+    const claimed = new Set<string>();
+    const others: number[] = [];
+    sealed.forEach((s, i) => {
+      const k = key(s.msg.uzovi, s.msg.messageId);
+      const row = created.get(k);
+      if (row && !claimed.has(k) && row.content_fingerprint === s.fingerprint) {
+        claimed.add(k);
+        results[i] = { outcome: 'created', referral: this.view(s, row) };
+      } else others.push(i);
+    });
+
+    if (others.length > 0) {
+      const existing: StoredRow[] = await this.db.query(
+        `SELECT ${RETURNING} FROM referral
+          WHERE (uzovi, message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [others.map((i) => sealed[i].msg.uzovi), others.map((i) => sealed[i].msg.messageId)],
+      );
+      const byKey = new Map(existing.map((r) => [key(r.uzovi, r.message_id), r]));
+      for (const i of others) {
+        const s = sealed[i];
+        const row = byKey.get(key(s.msg.uzovi, s.msg.messageId));
+        if (row && row.content_fingerprint === s.fingerprint) results[i] = { outcome: 'duplicate', referral: this.view(s, row) };
+        else results[i] = { outcome: 'conflict', messageId: s.msg.messageId };
+      }
+    }
+
+    // After commit (each statement above committed on its own): hand new work to the worker.
+    // Re-deliveries of a still-pending referral are re-enqueued too; the job id makes it a no-op
+    // when the job is already queued.
+    const toEnqueue = results.flatMap((r) => ('referral' in r && r.referral.status === 'pending' ? [r.referral.id] : []));
+    await this.handoff.enqueue([...new Set(toEnqueue)]);
+    return results;
+  }
+
+  async findForTenant(id: string, caller: Principal): Promise<ReferralViewDto> {
+    const rows: Array<Record<string, any>> = await this.db.query(
+      `SELECT id, uzovi, message_id, bsn_ciphertext, bsn_key_id, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum,
+              klachtenprofiel, dsm_code, agb, consent_id, consent_given_at, consent_scope, consent_channel,
+              status, received_at, status_changed_at
+         FROM referral WHERE id = $1 AND uzovi = ANY($2::text[])`,
+      [id, caller.uzovis],
+    );
+    // Another tenant's referral is indistinguishable from a missing one.
+    if (rows.length === 0) throw new NotFoundException('No referral with this id for your organisation');
+    const r = rows[0];
+    const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });
+    return {
+      id: r.id,
+      messageId: r.message_id,
+      uzovi: r.uzovi,
+      bsn: maskBsn(bsn),
+      verwijsdatum: r.verwijsdatum,
+      klachtenprofiel: r.klachtenprofiel,
+      dsmCode: r.dsm_code,
+      agb: r.agb,
+      consent: { id: r.consent_id, givenAt: r.consent_given_at.toISOString(), scope: r.consent_scope, channel: r.consent_channel },
+      status: r.status,
+      receivedAt: r.received_at.toISOString(),
+      statusChangedAt: r.status_changed_at.toISOString(),
+    };
+  }
+
+  private seal(msg: ReferralMessageDto): Sealed {
+    const bsn = normaliseBsn(msg.bsn);
+    const givenAt = new Date(msg.consent.givenAt).toISOString();
+    // Canonical content: normalised values in a fixed order, so formatting differences in a
+    // re-delivery (key order, 8- vs 9-digit BSN, time-zone notation) are not conflicts.
+    const canonical = JSON.stringify([
+      msg.uzovi,
+      msg.messageId,
+      bsn,
+      msg.verwijsdatum,
+      msg.klachtenprofiel,
+      msg.dsmCode ?? null,
+      msg.agb,
+      msg.consent.id,
+      givenAt,
+      msg.consent.scope,
+      msg.consent.channel,
+    ]);
+    const { keyId, ciphertext } = this.vault.seal(bsn);
+    return { msg, bsn, fingerprint: this.vault.fingerprint(canonical), ciphertext, keyId, blindIndex: this.vault.blindIndex(bsn), givenAt };
+  }
+
+  private view(s: Sealed, row: StoredRow): ReferralViewDto {
+    return {
+      id: row.id,
+      messageId: s.msg.messageId,
+      uzovi: s.msg.uzovi,
+      bsn: maskBsn(s.bsn),
+      verwijsdatum: s.msg.verwijsdatum,
+      klachtenprofiel: s.msg.klachtenprofiel,
+      dsmCode: s.msg.dsmCode ?? null,
+      agb: s.msg.agb,
+      consent: { id: s.msg.consent.id, givenAt: s.givenAt, scope: s.msg.consent.scope, channel: s.msg.consent.channel },
+      status: row.status,
+      receivedAt: row.received_at.toISOString(),
+      statusChangedAt: row.status_changed_at.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Boots the real API and worker against this run's Postgres database and Redis prefix, with
+ * their JSON logs captured so tests can look into them.
+ */
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { INestApplicationContext } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import IORedis from 'ioredis';
+import { Client } from 'pg';
+import { createApiApp } from '../../apps/api/src/bootstrap';
+import { createWorkerApp } from '../../apps/worker/src/bootstrap';
+import { AppConfig, loadConfig, Role, TokenService } from '@app/platform';
+import { amsterdamDate, syntheticBsn } from '@app/core';
+
+export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+  const url = process.env.TEST_DATABASE_URL;
+  const prefix = process.env.TEST_QUEUE_PREFIX;
+  if (!url || !prefix) throw new Error('run the e2e tests through jest (global setup makes the database)');
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    MIGRATIONS_RUN: 'true',
+    DATABASE_POOL_SIZE: '10',
+    ...overrides,
+  });
+}
+
+export class LogCapture {
+  readonly lines: string[] = [];
+  write(chunk: string): void {
+    this.lines.push(chunk);
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+export interface RunningApi {
+  app: NestFastifyApplication;
+  url: string;
+  logs: LogCapture;
+  config: AppConfig;
+  close(): Promise<void>;
+}
+
+export async function startApi(overrides: Record<string, string> = {}): Promise<RunningApi> {
+  const config = testConfig(overrides);
+  const logs = new LogCapture();
+  const app = await createApiApp({ config, logDestination: logs });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}`, logs, config, close: () => app.close() };
+}
+
+export interface RunningWorker {
+  app: INestApplicationContext;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+export async function startWorker(overrides: Record<string, string> = {}): Promise<RunningWorker> {
+  const logs = new LogCapture();
+  const app = await createWorkerApp({ config: testConfig(overrides), logDestination: logs });
+  return { app, logs, close: () => app.close() };
+}
+
+export function token(role: Role, claims: { uzovi?: string[]; agb?: string; subject?: string } = {}): string {
+  return new TokenService(testConfig().jwt).mint({ role, ...claims });
+}
+
+let bsnSeed = Math.floor(Math.random() * 50_000_000);
+/** A fresh synthetic BSN (valid by the elfproef). */
+export function nextBsn(): string {
+  bsnSeed = (bsnSeed + 7919) % 100_000_000;
+  return syntheticBsn(bsnSeed);
+}
+
+export function daysAgo(n: number): string {
+  return amsterdamDate(new Date(Date.now() - n * 86_400_000));
+}
+
+/** A valid referral message with a unique message id and BSN; override any field. */
+export function referralMessage(overrides: Record<string, unknown> = {}): Record<string, any> {
+  return {
+    messageId: `msg-${randomUUID()}`,
+    bsn: nextBsn(),
+    verwijsdatum: daysAgo(2),
+    klachtenprofiel: 'depressie',
+    dsmCode: 'F32.1',
+    agb: '94012345',
+    uzovi: '3311',
+    consent: { id: `consent-${randomUUID()}`, givenAt: new Date(Date.now() - 86_400_000).toISOString(), scope: 'zorgbemiddeling', channel: 'verwijsportaal' },
+    ...overrides,
+  };
+}
+
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let payload: string | undefined;
+  if (opts.rawBody !== undefined) payload = opts.rawBody;
+  else if (opts.body !== undefined) payload = JSON.stringify(opts.body);
+  if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: payload });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+export async function pg(): Promise<Client> {
+  const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await c.connect();
+  return c;
+}
+
+export function redis(): IORedis {
+  return new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+}
+
+/** Deletes every key of this run's queue prefix: a Redis flush, as far as this run can tell. */
+export async function flushQueues(r: IORedis): Promise<number> {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${process.env.TEST_QUEUE_PREFIX}:*`, 'COUNT', 1000);
+    if (keys.length) n += await r.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return n;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 15000, stepMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
