@@ -9,7 +9,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAppDataSource } from '@app/migrations/data-source';
-import { AppConfig, createLogger, createValidationPipe, ErrorResponseDto, HttpExceptionFilter, PinoNestLogger } from '@app/platform';
+import { AppConfig, createLogger, createValidationPipe, errorBody, ErrorResponseDto, HttpExceptionFilter, PinoNestLogger } from '@app/platform';
 import { ApiModule } from './api.module';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -35,8 +35,22 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     logController: new LogController({ disableRequestLogging: true }),
   });
   const fastify = adapter.getInstance();
+  // Graceful shutdown: in-flight requests finish; their keep-alive connections are then closed
+  // (Node closes only connections idle at the moment close starts, so tell the client).
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+    if (closing) void reply.header('connection', 'close');
+  });
+  // JSON only: a form or text body is refused up front rather than parsed into something odd.
+  fastify.addHook('onRequest', async (req, reply) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
+      return reply.code(415).send(errorBody(415, 'Unsupported content type: send application/json', undefined, req.id));
+    }
   });
   fastify.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');

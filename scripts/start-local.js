@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * The newcomer's command (`npm start`): builds if needed, creates the local database, starts
+ * the API and the worker on local defaults, loads synthetic demo referrals through the real
+ * intake path, and prints where to look. Ctrl-C stops both processes gracefully.
+ */
+const { spawn, execFileSync } = require('node:child_process');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const node = process.execPath;
+const cli = join(root, 'dist/apps/cli/src/main.js');
+const port = process.env.PORT || '3000';
+const base = `http://127.0.0.1:${port}`;
+
+execFileSync(node, [join(__dirname, 'ensure-built.js')], { stdio: 'inherit', cwd: root });
+execFileSync(node, [cli, 'db:create'], { stdio: 'inherit', cwd: root });
+
+const children = [];
+function start(name, file) {
+  const child = spawn(node, [join(root, file)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal || code}); stopping`);
+      stop(code || 1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+async function waitReady(timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(`${base}/health/ready`);
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`the API did not become ready at ${base} within ${timeoutMs / 1000} s`);
+}
+
+(async () => {
+  start('api', 'dist/apps/api/src/main.js');
+  await waitReady();
+  start('worker', 'dist/apps/worker/src/main.js');
+  execFileSync(node, [cli, 'seed:demo'], { stdio: 'inherit', cwd: root });
+  const tok = (args) => execFileSync(node, [cli, 'token', ...args], { cwd: root, encoding: 'utf8' }).trim();
+  const mediator = tok(['--role', 'mediator', '--uzovi', '3311']);
+  console.log(`
+────────────────────────────────────────────────────────────────────────
+ GGZ wachttijd-bemiddeling is running on local defaults
+   API            ${base}
+   API docs       ${base}/docs   (OpenAPI JSON at ${base}/docs-json)
+   readiness      ${base}/health/ready
+ Demo data: 48 synthetic referrals for insurers 3311, 7095, 7119 and 3332.
+
+ A mediator token for insurer 3311 (valid 8 hours):
+   export TOKEN=${mediator}
+   curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/auth/whoami
+
+ Send a referral (see README, "A walk through the API"):
+   export RS=$(npm run -s token -- --role referral-service --uzovi 3311)
+ Ctrl-C stops the API and the worker.
+────────────────────────────────────────────────────────────────────────
+`);
+})().catch((e) => {
+  console.error(e.message);
+  stop(1);
+});
