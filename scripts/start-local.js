@@ -57,7 +57,9 @@ async function waitReady(timeoutMs = 60000) {
   start('api', 'dist/apps/api/src/main.js');
   await waitReady();
   start('worker', 'dist/apps/worker/src/main.js');
-  execFileSync(node, [cli, 'seed:demo'], { stdio: 'inherit', cwd: root });
+  const seeded = execFileSync(node, [cli, 'seed:demo'], { cwd: root, encoding: 'utf8' });
+  process.stdout.write(seeded);
+  const example = /example referral for insurer 3311: (\S+)/.exec(seeded)?.[1];
   const tok = (args) => execFileSync(node, [cli, 'token', ...args], { cwd: root, encoding: 'utf8' }).trim();
   const mediator = tok(['--role', 'mediator', '--uzovi', '3311']);
   console.log(`
@@ -71,6 +73,7 @@ async function waitReady(timeoutMs = 60000) {
  A mediator token for insurer 3311 (valid 8 hours):
    export TOKEN=${mediator}
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/auth/whoami
+   curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}
 
  Send a referral (see README, "A walk through the API"):
    export RS=$(npm run -s token -- --role referral-service --uzovi 3311)

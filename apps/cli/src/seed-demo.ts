@@ -51,6 +51,8 @@ export async function seedDemo(config: AppConfig): Promise<void> {
     const results = await intake.store(demoMessages(new Date()), caller);
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     console.log(`demo referrals: ${count('created')} created, ${count('duplicate')} already present, ${count('conflict')} conflicting`);
+    const example = results.find((r) => 'referral' in r && r.referral.uzovi === '3311');
+    if (example && 'referral' in example) console.log(`example referral for insurer 3311: ${example.referral.id}`);
   } finally {
     await app.close();
   }
