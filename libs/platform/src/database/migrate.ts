@@ -9,12 +9,12 @@ import type { DataSource, Migration } from 'typeorm';
 /** Arbitrary but fixed: "ggz-migrations" squeezed into a bigint. */
 const MIGRATION_LOCK_KEY = '7413290511023';
 
-export async function runMigrationsLocked(ds: DataSource): Promise<Migration[]> {
+async function withMigrationLock<T>(ds: DataSource, fn: () => Promise<T>): Promise<T> {
   const qr = ds.createQueryRunner();
   await qr.connect();
   try {
     await qr.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    return await ds.runMigrations({ transaction: 'each' });
+    return await fn();
   } finally {
     try {
       await qr.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
@@ -24,19 +24,12 @@ export async function runMigrationsLocked(ds: DataSource): Promise<Migration[]> 
   }
 }
 
-export async function revertLastMigrationLocked(ds: DataSource): Promise<void> {
-  const qr = ds.createQueryRunner();
-  await qr.connect();
-  try {
-    await qr.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await ds.undoLastMigration({ transaction: 'each' });
-  } finally {
-    try {
-      await qr.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
-    } finally {
-      await qr.release();
-    }
-  }
+export function runMigrationsLocked(ds: DataSource): Promise<Migration[]> {
+  return withMigrationLock(ds, () => ds.runMigrations({ transaction: 'each' }));
+}
+
+export function revertLastMigrationLocked(ds: DataSource): Promise<void> {
+  return withMigrationLock(ds, () => ds.undoLastMigration({ transaction: 'each' }));
 }
 
 /** Creates the database named in the URL if it does not exist. Returns true when it made it. */
