@@ -5,3 +5,5 @@ export * from './waiting.types';
 export * from './norms';
 export * from './policy';
 export * from './evaluation';
+export * from './regions';
+export * from './alternatives';
