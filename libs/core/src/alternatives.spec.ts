@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { MIN_GAIN_WEEKS, rankAlternatives } from './alternatives';
 import { WAITING_LIST_REGIONS, isRegion } from './regions';
-import { AlternativesInput, CandidateLocation, NormSet } from './waiting.types';
+import { treeknormGgz } from './test-fixtures';
+import { AlternativesInput, CandidateLocation } from './waiting.types';
 
-const NORM: NormSet = { id: 'n', name: 'Treeknorm', sector: 'ggz', validFrom: '2000-01-01', validUntil: null, urgency: null, category: null, maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 14 } };
+const NORM = treeknormGgz();
 const cand = (id: string, over: Partial<CandidateLocation> & { a?: number; b?: number } = {}): CandidateLocation => {
   const { a = 2, b = 5, ...rest } = over;
   return { locationId: id, agb: `9400${id.padStart(4, '0').slice(-4)}`, providerName: `Praktijk ${id}`, locationName: `Vestiging ${id}`, region: 'utrecht', municipality: 'Utrecht', contracted: true, treats: true, wait: { locationId: id, month: '2026-10', aanmeldWeeks: a, behandelWeeks: b }, ...rest };

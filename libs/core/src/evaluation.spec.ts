@@ -1,17 +1,9 @@
 import fc from 'fast-check';
 import { evaluateReferral, taskPriority } from './evaluation';
-import { LocationWait, NormSet } from './waiting.types';
+import { treeknormGgz } from './test-fixtures';
+import { LocationWait } from './waiting.types';
 
-const TREEKNORM: NormSet = {
-  id: 'treeknorm-ggz',
-  name: 'Treeknorm GGZ',
-  sector: 'ggz',
-  validFrom: '2000-01-01',
-  validUntil: null,
-  urgency: null,
-  category: null,
-  maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 14 },
-};
+const TREEKNORM = treeknormGgz();
 const wait = (locationId: string, aanmeldWeeks: number, behandelWeeks: number): LocationWait => ({ locationId, month: '2026-10', aanmeldWeeks, behandelWeeks });
 const evalOn = (waits: LocationWait[], referralDate = '2026-11-22', today = '2026-11-22', norm = TREEKNORM) => evaluateReferral({ referralDate, today, waits, norm });
 

@@ -1,18 +1,9 @@
 import { normSetProblems, overlappingSets, periodsOverlap, selectNormSet, weeksBetween } from './norms';
 import { DEFAULT_POLICY, mayOfferMediation, phaseOn, policyProblems } from './policy';
+import { treeknormGgz } from './test-fixtures';
 import { NormSet } from './waiting.types';
 
-const set = (over: Partial<NormSet>): NormSet => ({
-  id: 'x',
-  name: 'n',
-  sector: 'ggz',
-  validFrom: '2000-01-01',
-  validUntil: null,
-  urgency: null,
-  category: null,
-  maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 14 },
-  ...over,
-});
+const set = (over: Partial<NormSet>): NormSet => treeknormGgz({ id: 'x', name: 'n', ...over });
 
 describe('weeksBetween', () => {
   it('counts calendar days / 7 and never goes negative', () => {
