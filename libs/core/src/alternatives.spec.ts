@@ -97,3 +97,101 @@ describe('rankAlternatives', () => {
     );
   });
 });
+
+// ---- Further cases and properties --------------------------------------------------------------
+
+describe('rankAlternatives (more)', () => {
+  it('counts exactly at each norm as within, a tenth above as not', () => {
+    expect(rankAlternatives(input([cand('x', { a: 4, b: 10 })]))[0].withinNorm).toBe(true);
+    // 4.1 + 9.9 = 14 weeks: not within (aanmelding over), offered only because it is 6 weeks shorter than 20.
+    expect(rankAlternatives(input([cand('x', { a: 4.1, b: 9.9 })]))[0]).toMatchObject({ withinNorm: false, totalWeeks: 14 });
+    // aanmelding and behandeling within, but the total is over a stricter totaal norm.
+    const strict = treeknormGgz({ maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 12 } });
+    expect(rankAlternatives(input([cand('x', { a: 4, b: 9 })], { norm: strict, referredTotalWeeks: null }))).toEqual([]);
+  });
+
+  it('applies the two-week rule in tenths, not in floating point (12.3 − 2 qualifies 10.3)', () => {
+    expect(rankAlternatives(input([cand('x', { a: 5.1, b: 5.2 })], { referredTotalWeeks: 12.3 }))).toHaveLength(1);
+    expect(rankAlternatives(input([cand('x', { a: 5.1, b: 5.3 })], { referredTotalWeeks: 12.3 }))).toHaveLength(0);
+  });
+
+  it('breaks ties by provider name, then by location id, so the list is the same on every run', () => {
+    const out = rankAlternatives(
+      input([cand('b', { providerName: 'Zorggroep' }), cand('c', { providerName: 'Altrecht' }), cand('a', { providerName: 'Zorggroep' })]),
+    );
+    expect(out.map((x) => x.locationId)).toEqual(['c', 'a', 'b']);
+  });
+
+  it('names the region for people and falls back to the code when it is unknown', () => {
+    const [known, unknown] = rankAlternatives(input([cand('1', { region: 't-gooi', a: 1, b: 1 }), cand('2', { region: 'elders', a: 1, b: 2 })]));
+    expect(known.reason).toMatch(/other region \('t Gooi\)$/);
+    expect(unknown.reason).toMatch(/other region \(elders\)$/);
+  });
+
+  it('returns nothing for a limit of 0 or below, and refuses a norm set that is not ggz', () => {
+    expect(rankAlternatives(input([cand('1')], { limit: 0 }))).toEqual([]);
+    expect(rankAlternatives(input([cand('1'), cand('2')], { limit: -1 }))).toEqual([]);
+    expect(() => rankAlternatives(input([cand('1')], { norm: treeknormGgz({ sector: 'msz', maxWeeks: { polikliniek: 4, diagnostiek: 4, behandeling: 6 } }) }))).toThrow(/ggz/);
+  });
+
+  it('property: exactly the best min(limit, eligible) candidates, in the documented order, ranked 1..n', () => {
+    const collator = new Intl.Collator('nl');
+    const arb = fc.array(
+      fc.record({
+        region: fc.constantFrom('utrecht', 'amsterdam', 'zeeland'),
+        a: fc.integer({ min: 0, max: 80 }).map((n) => n / 10),
+        b: fc.integer({ min: 0, max: 150 }).map((n) => n / 10),
+        contracted: fc.boolean(),
+        treats: fc.boolean(),
+        noFigures: fc.boolean(),
+        referred: fc.boolean(),
+        providerName: fc.constantFrom('Altrecht', 'Parnassia', 'GGz Centraal', 'ggz centraal'),
+      }),
+      { maxLength: 20 },
+    );
+    const referredTotal = fc.option(fc.integer({ min: 0, max: 300 }).map((n) => n / 10));
+    fc.assert(
+      fc.property(arb, referredTotal, fc.option(fc.integer({ min: 0, max: 8 })), fc.subarray(['utrecht', 'amsterdam', 'zeeland']), (rows, ref, limit, regions) => {
+        const cands = rows.map((r, i) => {
+          const c = cand(String(i).padStart(2, '0'), { region: r.region, a: r.a, b: r.b, contracted: r.contracted, treats: r.treats, providerName: r.providerName });
+          return { ...c, agb: r.referred ? '94000000' : c.agb, wait: r.noFigures ? null : c.wait };
+        });
+        const out = rankAlternatives(input(cands, { referredTotalWeeks: ref, referralRegions: regions, limit: limit ?? undefined }));
+
+        // Independent statement of eligibility, in tenths of a week.
+        const tenths = (x: number) => Math.round(x * 10);
+        const eligible = cands.filter((c) => {
+          if (!c.contracted || !c.treats || c.wait === null || c.agb === '94000000') return false;
+          const total = tenths(c.wait.aanmeldWeeks + c.wait.behandelWeeks);
+          const within = tenths(c.wait.aanmeldWeeks) <= 40 && tenths(c.wait.behandelWeeks) <= 100 && total <= 140;
+          return within || (ref !== null && total <= tenths(ref) - 20);
+        });
+        const ids = new Set(eligible.map((c) => c.locationId));
+        expect(out.length).toBe(Math.min(limit ?? 5, eligible.length));
+        expect(out.map((x) => x.rank)).toEqual(out.map((_, i) => i + 1));
+
+        type Key = { sameRegion: boolean; withinNorm: boolean; totalWeeks: number; providerName: string; locationId: string };
+        const cmp = (p: Key, q: Key) =>
+          Number(q.sameRegion) - Number(p.sameRegion) ||
+          Number(q.withinNorm) - Number(p.withinNorm) ||
+          p.totalWeeks - q.totalWeeks ||
+          collator.compare(p.providerName, q.providerName) ||
+          (p.locationId < q.locationId ? -1 : 1);
+        for (const x of out) {
+          expect(ids.has(x.locationId)).toBe(true);
+          expect(x.sameRegion).toBe(regions.includes(x.region));
+        }
+        for (let i = 1; i < out.length; i++) expect(cmp(out[i - 1], out[i])).toBeLessThan(0);
+        // Nothing left out would have ranked before the last one taken.
+        const taken = new Set(out.map((x) => x.locationId));
+        for (const c of out.length === 0 ? [] : eligible.filter((e) => !taken.has(e.locationId))) {
+          const total = Math.round((c.wait!.aanmeldWeeks + c.wait!.behandelWeeks) * 10) / 10;
+          const within = c.wait!.aanmeldWeeks <= 4 && c.wait!.behandelWeeks <= 10 && total <= 14;
+          const key = { sameRegion: regions.includes(c.region), withinNorm: within, totalWeeks: total, providerName: c.providerName, locationId: c.locationId };
+          expect(cmp(out[out.length - 1], key)).toBeLessThan(0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

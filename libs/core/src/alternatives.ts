@@ -5,7 +5,7 @@
  */
 import { roundWeeks } from './norms';
 import { regionName } from './regions';
-import { AlternativesInput, CandidateLocation, LocationWait, NormSet, RankedAlternative } from './waiting.types';
+import { AlternativesInput, CandidateLocation, GGZ_STAGES, LocationWait, NormSet, RankedAlternative } from './waiting.types';
 
 /** An alternative must save at least this much to be offered when it is not within the norm. */
 export const MIN_GAIN_WEEKS = 2;
@@ -15,8 +15,16 @@ function withinNorm(w: LocationWait, norm: NormSet): boolean {
   return w.aanmeldWeeks <= norm.maxWeeks.aanmelding! && w.behandelWeeks <= norm.maxWeeks.behandeling! && total <= norm.maxWeeks.totaal!;
 }
 
+// A fixed collation: the order must not depend on the server's locale.
+const NAME_ORDER = new Intl.Collator('nl');
+
 export function rankAlternatives(input: AlternativesInput): RankedAlternative[] {
   const { norm } = input;
+  // A missing stage would make every "≤ undefined" false: no location would ever be within the norm.
+  if (norm.sector !== 'ggz' || GGZ_STAGES.some((s) => typeof norm.maxWeeks[s] !== 'number')) {
+    throw new Error(`rankAlternatives needs a ggz norm set with ${GGZ_STAGES.join(', ')}, got ${norm.id} (${norm.sector})`);
+  }
+  const limit = Math.max(0, Math.trunc(input.limit ?? 5)); // slice(0, -1) would return nearly all
   const regions = new Set(input.referralRegions);
   const scored = input.candidates
     .filter((c): c is CandidateLocation & { wait: LocationWait } => c.contracted && c.treats && c.wait !== null && c.agb !== input.referredAgb)
@@ -31,11 +39,11 @@ export function rankAlternatives(input: AlternativesInput): RankedAlternative[] 
       Number(b.same) - Number(a.same) ||
       Number(b.within) - Number(a.within) ||
       a.totalWeeks - b.totalWeeks ||
-      a.c.providerName.localeCompare(b.c.providerName) ||
-      a.c.locationId.localeCompare(b.c.locationId),
+      NAME_ORDER.compare(a.c.providerName, b.c.providerName) ||
+      (a.c.locationId < b.c.locationId ? -1 : a.c.locationId > b.c.locationId ? 1 : 0),
   );
 
-  return scored.slice(0, input.limit ?? 5).map((s, i) => ({
+  return scored.slice(0, limit).map((s, i) => ({
     rank: i + 1,
     locationId: s.c.locationId,
     agb: s.c.agb,

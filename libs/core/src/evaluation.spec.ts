@@ -94,3 +94,104 @@ describe('taskPriority', () => {
     expect(taskPriority(evalOn([]))).toBe(0);
   });
 });
+
+// ---- Further cases and properties --------------------------------------------------------------
+
+const daysBefore = (today: string, n: number) => new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+
+describe('evaluateReferral (more)', () => {
+  it('lets accrued time alone cross the aanmelding norm: 28 days is exactly 4 weeks (within), 29 is above', () => {
+    const at = evalOn([wait('a', 0, 5)], daysBefore('2026-11-22', 28));
+    expect(at.accruedWeeks).toBe(4);
+    expect(at.verdict).toBe('within-norm');
+    const over = evalOn([wait('a', 0, 5)], daysBefore('2026-11-22', 29));
+    expect(over.accruedWeeks).toBe(4.1); // 29/7 = 4.14… rounded to a tenth
+    expect(over.aboveNormStages).toEqual(['aanmelding']);
+  });
+
+  it('counts a referral dated after the evaluation date as no accrued wait', () => {
+    expect(evalOn([wait('a', 1, 1)], '2026-12-01', '2026-11-22').accruedWeeks).toBe(0);
+  });
+
+  it('keeps verdict and exceedance consistent for a norm off the tenth-week grid', () => {
+    const norm = { ...TREEKNORM, maxWeeks: { aanmelding: 4.25, behandeling: 10, totaal: 14 } };
+    const e = evalOn([wait('a', 4.3, 0)], undefined, undefined, norm);
+    expect(e.verdict).toBe('above-norm');
+    expect(e.stages[0]).toMatchObject({ stage: 'aanmelding', expectedWeeks: 4.3, exceedsByWeeks: 0.1 });
+    expect(evalOn([wait('a', 4.2, 0)], undefined, undefined, norm).verdict).toBe('within-norm');
+  });
+
+  it('adds up tenths without floating-point surprises (0.3 + 8.3 + 5.4 is exactly at the norm of 14)', () => {
+    expect(0.3 + 8.3 + 5.4).toBeGreaterThan(14); // what plain addition would say
+    const norm = { ...TREEKNORM, maxWeeks: { aanmelding: 10, behandeling: 10, totaal: 14 } };
+    const e = evalOn([wait('a', 8.3, 5.4)], daysBefore('2026-11-22', 2), '2026-11-22', norm); // 2 days = 0.29… → 0.3 weeks
+    expect(e.stages.find((s) => s.stage === 'totaal')!.expectedWeeks).toBe(14);
+    expect(e.verdict).toBe('within-norm');
+  });
+
+  it('throws on programming errors instead of reading them as "within the norm"', () => {
+    expect(() => evalOn([wait('a', 1, 1)], undefined, undefined, { ...TREEKNORM, maxWeeks: { aanmelding: 4, behandeling: 10 } })).toThrow(/totaal/);
+    expect(() => evalOn([wait('a', NaN, 1)])).toThrow(/location a/);
+    expect(() => evalOn([wait('a', -1, 1)])).toThrow(/location a/);
+    expect(() => evalOn([wait('a', 1, 1)], '22-11-2026')).toThrow(/YYYY-MM-DD/);
+  });
+
+  const weeks = fc.integer({ min: 0, max: 300 }).map((n) => n / 10);
+  const waits = fc.array(fc.tuple(weeks, weeks), { minLength: 1, maxLength: 5 }).map((ws) => ws.map(([a, b], i) => wait(`l${i}`, a, b)));
+  const norms = fc.tuple(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 100 })).map(([a, b, extra]) => ({
+    ...TREEKNORM,
+    maxWeeks: { aanmelding: a / 10, behandeling: b / 10, totaal: (Math.max(a, b) + extra) / 10 },
+  }));
+
+  it('property: raising any single figure of any location, or the accrued time, never turns above-norm into within-norm', () => {
+    fc.assert(
+      fc.property(waits, norms, fc.nat(60), fc.nat(4), fc.constantFrom('aanmeldWeeks' as const, 'behandelWeeks' as const, 'accrued' as const), fc.integer({ min: 1, max: 100 }), (ws, norm, daysAgo, idx, what, step) => {
+        const ref = daysBefore('2026-11-22', daysAgo);
+        const before = evalOn(ws, ref, '2026-11-22', norm);
+        const i = idx % ws.length;
+        const after =
+          what === 'accrued'
+            ? evalOn(ws, daysBefore('2026-11-22', daysAgo + step), '2026-11-22', norm)
+            : evalOn(ws.map((w, k) => (k === i ? { ...w, [what]: w[what] + step / 10 } : w)), ref, '2026-11-22', norm);
+        if (before.verdict === 'above-norm') expect(after.verdict).toBe('above-norm');
+        // And the largest exceedance never shrinks either: the task never looks less urgent.
+        expect(after.maxExceedanceWeeks).toBeGreaterThanOrEqual(before.maxExceedanceWeeks);
+      }),
+    );
+  });
+
+  it('property: each stage is the best location for that stage, and the verdict follows from those best locations alone', () => {
+    fc.assert(
+      fc.property(waits, norms, fc.nat(120), (ws, norm, daysAgo) => {
+        const e = evalOn(ws, daysBefore('2026-11-22', daysAgo), '2026-11-22', norm);
+        const acc = e.accruedWeeks;
+        const exp = { aanmelding: (w: LocationWait) => acc + w.aanmeldWeeks, behandeling: (w: LocationWait) => w.behandelWeeks, totaal: (w: LocationWait) => acc + w.aanmeldWeeks + w.behandelWeeks };
+        for (const s of e.stages) {
+          const best = Math.min(...ws.map(exp[s.stage]));
+          const named = ws.find((w) => w.locationId === s.locationId)!;
+          expect(s.expectedWeeks).toBeCloseTo(best, 9);
+          expect(exp[s.stage](named)).toBeCloseTo(best, 9);
+          expect(s.exceedsByWeeks > 0).toBe(s.expectedWeeks > s.normWeeks);
+        }
+        // Re-evaluating with only the best location per stage gives the same stage results.
+        const verdictFromBest = e.stages.some((s) => evalOn([ws.find((w) => w.locationId === s.locationId)!], daysBefore('2026-11-22', daysAgo), '2026-11-22', norm).stages.find((x) => x.stage === s.stage)!.exceedsByWeeks > 0);
+        expect(e.verdict).toBe(verdictFromBest ? 'above-norm' : 'within-norm');
+        expect(e.aboveNormStages).toEqual(e.stages.filter((s) => s.exceedsByWeeks > 0).map((s) => s.stage));
+        expect(taskPriority(e) === 0).toBe(e.verdict !== 'above-norm');
+      }),
+    );
+  });
+});
+
+describe('taskPriority (more)', () => {
+  it('is always an integer 1..5 when above the norm, and never falls as the exceedance grows', () => {
+    let last = 0;
+    for (let tenths = 1; tenths <= 200; tenths++) {
+      const p = taskPriority(evalOn([wait('a', 4 + tenths / 10, 0)]));
+      expect(Number.isInteger(p) && p >= 1 && p <= 5).toBe(true);
+      expect(p).toBeGreaterThanOrEqual(last);
+      last = p;
+    }
+    expect(last).toBe(5);
+  });
+});

@@ -22,6 +22,11 @@ export function evaluateReferral(input: EvaluationInput): Evaluation {
   if (norm.sector !== 'ggz') throw new Error(`evaluateReferral needs a ggz norm set, got ${norm.sector}`);
   for (const s of GGZ_STAGES) if (typeof norm.maxWeeks[s] !== 'number') throw new Error(`norm set ${norm.id} has no maximum for ${s}`);
 
+  // Figures are non-negative by the database's check; NaN would silently read as "within".
+  for (const w of input.waits) {
+    if (![w.aanmeldWeeks, w.behandelWeeks].every((x) => Number.isFinite(x) && x >= 0)) throw new Error(`invalid wait figures for location ${w.locationId}`);
+  }
+
   const accruedWeeks = roundWeeks(weeksBetween(input.referralDate, input.today));
   if (input.waits.length === 0) return { verdict: 'no-data', accruedWeeks, stages: [], aboveNormStages: [], maxExceedanceWeeks: 0 };
 
@@ -34,9 +39,12 @@ export function evaluateReferral(input: EvaluationInput): Evaluation {
     }
     const expectedWeeks = roundWeeks(bestWeeks);
     const normWeeks = norm.maxWeeks[stage]!;
-    return { stage, expectedWeeks, normWeeks, exceedsByWeeks: expectedWeeks > normWeeks ? roundWeeks(expectedWeeks - normWeeks) : 0, locationId: best.locationId };
+    // A norm off the tenth-week grid (e.g. 4.25) can leave a real exceedance that rounds to 0;
+    // report at least 0.1 so that "exceedsByWeeks > 0" and the verdict always agree.
+    const exceedsByWeeks = expectedWeeks > normWeeks ? Math.max(0.1, roundWeeks(expectedWeeks - normWeeks)) : 0;
+    return { stage, expectedWeeks, normWeeks, exceedsByWeeks, locationId: best.locationId };
   });
-  const above = stages.filter((s) => s.exceedsByWeeks > 0);
+  const above = stages.filter((s) => s.expectedWeeks > s.normWeeks);
   return {
     verdict: above.length > 0 ? 'above-norm' : 'within-norm',
     accruedWeeks,

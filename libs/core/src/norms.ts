@@ -7,8 +7,12 @@ import { GGZ_CATEGORIES, GGZ_STAGES, GgzCategory, MSZ_STAGES, NormSet, Sector, S
 
 const DAY_MS = 86_400_000;
 
-/** Weeks from one calendar date to another (fractional; 0 when `to` is before `from`). */
+/**
+ * Weeks from one calendar date to another (fractional; 0 when `to` is before `from`). Throws on a
+ * malformed date: NaN would otherwise compare as "within the norm" and hide the bug.
+ */
 export function weeksBetween(from: string, to: string): number {
+  if (!isIsoDate(from) || !isIsoDate(to)) throw new Error(`weeksBetween needs YYYY-MM-DD dates, got ${JSON.stringify(from)} and ${JSON.stringify(to)}`);
   const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS;
   return Math.max(0, days / 7);
 }
@@ -24,8 +28,13 @@ export function stagesOf(sector: Sector): readonly Stage[] {
 
 export type NormSetDraft = Omit<NormSet, 'id'>;
 
-/** Why a norm set is refused, field by field; empty when it is acceptable. */
-export function normSetProblems(n: NormSetDraft): { field: string; reason: string }[] {
+/**
+ * Why a norm set is refused, field by field; empty when it is acceptable. Takes anything (a parsed
+ * request body, a row) so that a wrong shape is reported, not thrown.
+ */
+export function normSetProblems(input: NormSetDraft | unknown): { field: string; reason: string }[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return [{ field: '(body)', reason: 'must be an object' }];
+  const n = input as NormSetDraft;
   const out: { field: string; reason: string }[] = [];
   const bad = (field: string, reason: string) => out.push({ field, reason });
   if (typeof n.name !== 'string' || n.name.trim().length < 1 || n.name.length > 100) bad('name', 'must be 1–100 characters');
@@ -41,7 +50,11 @@ export function normSetProblems(n: NormSetDraft): { field: string; reason: strin
   }
   if (n.sector === 'ggz' || n.sector === 'msz') {
     const stages = stagesOf(n.sector);
-    const given = Object.keys(n.maxWeeks ?? {});
+    if (typeof n.maxWeeks !== 'object' || n.maxWeeks === null || Array.isArray(n.maxWeeks)) {
+      bad('maxWeeks', `must be an object with ${stages.join(', ')}`);
+      return out;
+    }
+    const given = Object.keys(n.maxWeeks);
     for (const k of given) if (!(stages as readonly string[]).includes(k)) bad(`maxWeeks.${k}`, `is not a stage of sector ${n.sector}`);
     for (const s of stages) {
       const v = n.maxWeeks?.[s];
@@ -99,3 +112,35 @@ export function selectNormSet(
   }
   return best;
 }
+
+/**
+ * Seed data for the migration (and demo data): the Treeknorm as it stands until the C4 renewal.
+ * Not for use as constants in logic: norms are dated data and are always read from the database.
+ * The ids are readable labels, not the uuids the norm_set table generates.
+ */
+export const TREEKNORM_GGZ_2025: NormSet = {
+  id: 'treeknorm-ggz',
+  name: 'Treeknorm GGZ',
+  sector: 'ggz',
+  validFrom: '2000-01-01',
+  validUntil: null,
+  urgency: null,
+  category: null,
+  maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 14 },
+};
+
+/**
+ * Hospital care (C3b): polikliniek 4, diagnostiek 4, behandeling 6 weeks. The 6 is treatment in day
+ * care; treatment with admission (opname) has 7 weeks, which this single-stage set cannot express
+ * until a norm set is scoped by kind of treatment.
+ */
+export const TREEKNORM_MSZ_2025: NormSet = {
+  id: 'treeknorm-msz',
+  name: 'Treeknorm MSZ',
+  sector: 'msz',
+  validFrom: '2000-01-01',
+  validUntil: null,
+  urgency: null,
+  category: null,
+  maxWeeks: { polikliniek: 4, diagnostiek: 4, behandeling: 6 },
+};
