@@ -1,16 +1,8 @@
-/** Fixtures for the core's tests only (not exported from the lib): today's Treeknorm GGZ as data. */
+/** Fixtures for the core's tests only (not exported from the lib). */
+import { TREEKNORM_GGZ_2025 } from './norms';
 import type { NormSet } from './waiting.types';
 
+/** Today's Treeknorm GGZ (the seed set), with overrides. */
 export function treeknormGgz(over: Partial<NormSet> = {}): NormSet {
-  return {
-    id: 'treeknorm-ggz',
-    name: 'Treeknorm GGZ',
-    sector: 'ggz',
-    validFrom: '2000-01-01',
-    validUntil: null,
-    urgency: null,
-    category: null,
-    maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 14 },
-    ...over,
-  };
+  return { ...TREEKNORM_GGZ_2025, maxWeeks: { ...TREEKNORM_GGZ_2025.maxWeeks }, ...over };
 }
