@@ -1,4 +1,5 @@
 /** Every migration, in order. Listed explicitly so builds and bundles never depend on globs. */
 import { Referral1763800000000 } from './1763800000000-referral';
+import { WaitlistsNormsEvaluation1763900000000 } from './1763900000000-waitlists-norms-evaluation';
 
-export const MIGRATIONS = [Referral1763800000000];
+export const MIGRATIONS = [Referral1763800000000, WaitlistsNormsEvaluation1763900000000];

@@ -4,7 +4,7 @@
  */
 import type { Client } from 'pg';
 import type IORedis from 'ioredis';
-import { http, nextBsn, pg, redis, referralMessage, startApi, startWorker, token, waitFor } from './support/harness';
+import { giveTask, http, nextBsn, pg, redis, referralMessage, startApi, startWorker, token, waitFor } from './support/harness';
 
 let db: Client;
 let r: IORedis;
@@ -67,12 +67,13 @@ it('keeps BSNs out of logs, Redis and every database table', async () => {
     bsns.push(invalidBsn);
     await send(referralMessage({ bsn: invalidBsn, verwijsdatum: 'gisteren' }));
     await http(api.url, 'GET', `/v1/referrals/${bsns[0]}`, { token: token('mediator', { uzovi: ['3311'] }) });
-    await http(api.url, 'GET', `/v1/referrals/${created.body.id}`, { token: token('mediator', { uzovi: ['3311'] }) });
+    await giveTask(db, created.body.id);
+    expect((await http(api.url, 'GET', `/v1/referrals/${created.body.id}`, { token: token('mediator', { uzovi: ['3311'] }) })).status).toBe(200);
 
     // Redis, before the worker consumes the jobs: job data is the referral id and nothing else.
     const prefix = process.env.TEST_QUEUE_PREFIX!;
     const job = await r.hgetall(`${prefix}:evaluate-referral:${created.body.id}`);
-    expect(JSON.parse(job.data)).toEqual({ referralId: created.body.id });
+    expect(JSON.parse(job.data)).toEqual({ referralIds: [created.body.id] });
     const dump = await dumpRedis(prefix);
     expect(dump.keys.length).toBeGreaterThan(0);
     for (const b of bsns) for (const f of forms(b)) expect(dump.text).not.toContain(f);

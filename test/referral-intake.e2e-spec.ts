@@ -2,7 +2,7 @@
  * POST /v1/referrals and GET /v1/referrals/:id against the real app, Postgres and Redis.
  */
 import type { Client } from 'pg';
-import { daysAgo, http, nextBsn, pg, referralMessage, RunningApi, startApi, token } from './support/harness';
+import { daysAgo, giveTask, http, nextBsn, pg, referralMessage, RunningApi, startApi, token } from './support/harness';
 
 let api: RunningApi;
 let db: Client;
@@ -42,10 +42,13 @@ describe('happy path', () => {
     expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.stringify(res.body)).not.toContain(msg.bsn);
 
+    // Staff reach a referral only through its mediation task.
+    expect((await http(api.url, 'GET', `/v1/referrals/${res.body.id}`, { token: mediator() })).status).toBe(404);
+    await giveTask(db, res.body.id);
     const got = await http(api.url, 'GET', `/v1/referrals/${res.body.id}`, { token: mediator() });
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ id: res.body.id, bsn: `*****${msg.bsn.slice(-4)}`, verwijsdatum: msg.verwijsdatum });
-    expect(['pending', 'ready-for-evaluation']).toContain(got.body.status);
+    expect(['pending', 'evaluated']).toContain(got.body.status);
 
     const { rows } = await db.query('SELECT uzovi, agb, klachtenprofiel, bsn_key_id, length(bsn_ciphertext) AS len FROM referral WHERE id = $1', [res.body.id]);
     expect(rows[0]).toMatchObject({ uzovi: '3311', agb: '94012345', klachtenprofiel: 'depressie', bsn_key_id: 'dev1', len: 12 + 16 + 9 });
@@ -217,6 +220,8 @@ describe('refused messages store nothing and name the field', () => {
 describe('reading a referral', () => {
   it('is tenant-bound: another insurer gets 404, as if it did not exist', async () => {
     const created = await http(api.url, 'POST', '/v1/referrals', { token: rs(), body: referralMessage() });
+    await giveTask(db, created.body.id);
+    expect((await http(api.url, 'GET', `/v1/referrals/${created.body.id}`, { token: mediator() })).status).toBe(200);
     const res = await http(api.url, 'GET', `/v1/referrals/${created.body.id}`, { token: mediator('7095') });
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });

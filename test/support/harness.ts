@@ -24,6 +24,8 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     LOG_LEVEL: 'info',
     MIGRATIONS_RUN: 'true',
     DATABASE_POOL_SIZE: '10',
+    // The once-a-day re-evaluation would fire whenever the suite runs after its hour.
+    DAILY_REEVALUATION: 'false',
     ...overrides,
   });
 }
@@ -150,4 +152,16 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeo
     if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * Gives a referral a mediation task straight in the database, as an above-norm evaluation would,
+ * for tests about reading referrals (the evaluation's own tests create tasks the real way).
+ */
+export async function giveTask(db: Client, referralId: string): Promise<void> {
+  await db.query(
+    `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id)
+     SELECT id, uzovi, 1, '[]', gen_random_uuid() FROM referral WHERE id = $1`,
+    [referralId],
+  );
 }

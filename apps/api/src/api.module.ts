@@ -1,18 +1,25 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard, PlatformModule, PlatformOptions } from '@app/platform';
+import { MediationModule } from '@app/mediation';
 import { ReferralsModule } from '@app/referrals';
+import { WaitlistsModule } from '@app/waitlists';
 import { WhoamiController } from './auth/whoami.controller';
 import { ReferralsController } from './intake/referrals.controller';
+import { EvaluationsController } from './mediation/evaluations.controller';
+import { NormsController } from './mediation/norms.controller';
+import { WaitTimesController } from './mediation/wait-times.controller';
 import { HealthController } from './ops/health.controller';
+import { ProvidersController } from './providers/providers.controller';
+import { RegistryImportController } from './providers/registry-import.controller';
 
 @Module({})
 export class ApiModule {
   static forRoot(platform: PlatformOptions): DynamicModule {
     return {
       module: ApiModule,
-      imports: [PlatformModule.forRoot(platform), ReferralsModule],
-      controllers: [ReferralsController, HealthController, WhoamiController],
+      imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule],
+      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, ProvidersController, RegistryImportController],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

@@ -46,12 +46,17 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     if (closing) void reply.header('connection', 'close');
   });
   // JSON only: a form or text body is refused up front rather than parsed into something odd.
+  // The registry import routes (marked with @RouteConfig({ acceptsCsv: true })) also take CSV.
   fastify.addHook('onRequest', async (req, reply) => {
     const type = req.headers['content-type'];
-    if (type !== undefined && !/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
-      return reply.code(415).send(errorBody(415, 'Unsupported content type: send application/json', undefined, req.id));
-    }
+    if (type === undefined || /^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) return;
+    const csvRoute = (req.routeOptions.config as { acceptsCsv?: boolean } | undefined)?.acceptsCsv === true;
+    if (csvRoute && /^text\/csv\s*(;|$)/i.test(type)) return;
+    const accepted = csvRoute ? 'application/json or text/csv' : 'application/json';
+    return reply.code(415).send(errorBody(415, `Unsupported content type: send ${accepted}`, undefined, req.id));
   });
+  // CSV arrives as the raw string (within the body limit); the route parses it.
+  fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   fastify.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
   });

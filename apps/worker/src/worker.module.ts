@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule, PlatformOptions } from '@app/platform';
+import { MediationModule } from '@app/mediation';
 import { ReferralsModule } from '@app/referrals';
 import { EvaluateReferralProcessor } from './referrals/evaluate-referral.processor';
 
@@ -8,7 +9,7 @@ export class WorkerModule {
   static forRoot(platform: PlatformOptions): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [PlatformModule.forRoot(platform), ReferralsModule],
+      imports: [PlatformModule.forRoot(platform), ReferralsModule, MediationModule],
       providers: [EvaluateReferralProcessor],
     };
   }

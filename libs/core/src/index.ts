@@ -7,3 +7,4 @@ export * from './policy';
 export * from './evaluation';
 export * from './regions';
 export * from './alternatives';
+export * from './wait-figures';

@@ -38,11 +38,12 @@ interface StoredRow {
   message_id: string;
   content_fingerprint: string;
   status: ReferralStatus;
+  verdict: string | null;
   received_at: Date;
   status_changed_at: Date;
 }
 
-const RETURNING = 'id, uzovi, message_id, content_fingerprint, status, received_at, status_changed_at';
+const RETURNING = 'id, uzovi, message_id, content_fingerprint, status, verdict, received_at, status_changed_at';
 
 @Injectable()
 export class ReferralIntakeService {
@@ -150,12 +151,15 @@ export class ReferralIntakeService {
     const rows: Array<Record<string, any>> = await this.db.query(
       `SELECT id, uzovi, message_id, bsn_ciphertext, bsn_key_id, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum,
               klachtenprofiel, dsm_code, agb, consent_id, consent_given_at, consent_scope, consent_channel,
-              status, received_at, status_changed_at
-         FROM referral WHERE id = $1 AND uzovi = ANY($2::text[])`,
+              status, verdict, received_at, status_changed_at
+         FROM referral
+        WHERE id = $1 AND uzovi = ANY($2::text[])
+          AND EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = referral.id)`,
       [id, caller.uzovis],
     );
-    // Another tenant's referral is indistinguishable from a missing one.
-    if (rows.length === 0) throw new NotFoundException('No referral with this id for your organisation');
+    // Another tenant's referral, and one without a mediation task (in phase 1: everyone within
+    // the norm), are indistinguishable from a missing one: staff reach people only through tasks.
+    if (rows.length === 0) throw new NotFoundException('No referral with this id and a mediation task for your organisation');
     const r = rows[0];
     const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });
     return {
@@ -169,6 +173,7 @@ export class ReferralIntakeService {
       agb: r.agb,
       consent: { id: r.consent_id, givenAt: r.consent_given_at.toISOString(), scope: r.consent_scope, channel: r.consent_channel },
       status: r.status,
+      verdict: r.verdict,
       receivedAt: r.received_at.toISOString(),
       statusChangedAt: r.status_changed_at.toISOString(),
     };
@@ -208,6 +213,7 @@ export class ReferralIntakeService {
       agb: s.msg.agb,
       consent: { id: s.msg.consent.id, givenAt: s.givenAt, scope: s.msg.consent.scope, channel: s.msg.consent.channel },
       status: row.status,
+      verdict: row.verdict ?? null,
       receivedAt: row.received_at.toISOString(),
       statusChangedAt: row.status_changed_at.toISOString(),
     };

@@ -5,20 +5,26 @@
  */
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
-export const REFERRAL_STATUSES = ['pending', 'ready-for-evaluation'] as const;
+export const REFERRAL_STATUSES = ['pending', 'evaluated'] as const;
 /**
- * pending: stored, not yet taken over by the worker (the sweeper re-enqueues these);
- * ready-for-evaluation: the worker has it; the evaluation starts from here.
+ * pending: waiting for an evaluation — its first (after intake) or a re-evaluation (new figures,
+ * a new norm set, a policy change, the daily sweep); the sweeper re-enqueues these.
+ * evaluated: the latest evaluation is stored; `verdict` holds its outcome.
  */
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
+export const PENDING_REASONS = ['intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual'] as const;
+export type PendingReason = (typeof PENDING_REASONS)[number];
 
 @Entity({ name: 'referral' })
 @Unique('uq_referral_uzovi_message_id', ['uzovi', 'messageId'])
-@Check('ck_referral_status', `"status" IN ('pending', 'ready-for-evaluation')`)
+@Check('ck_referral_status', `"status" IN ('pending', 'evaluated')`)
+@Check('ck_referral_verdict', `"verdict" IN ('above-norm', 'within-norm', 'no-data')`)
+@Check('ck_referral_pending_reason', `"pending_reason" IN ('intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual')`)
 @Check('ck_referral_uzovi', `"uzovi" ~ '^[0-9]{4}$'`)
 @Check('ck_referral_agb', `"agb" ~ '^[0-9]{8}$'`)
 @Check('ck_referral_consent_scope', `"consent_scope" = 'zorgbemiddeling'`)
-@Index('ix_referral_pending_received_at', ['receivedAt'], { where: `"status" = 'pending'` })
+@Index('ix_referral_pending_since', ['statusChangedAt'], { where: `"status" = 'pending'` })
+@Index('ix_referral_agb_klachtenprofiel', ['agb', 'klachtenprofiel'])
 export class ReferralEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_referral' })
   id: string;
@@ -79,4 +85,14 @@ export class ReferralEntity {
 
   @Column({ name: 'status_changed_at', type: 'timestamptz', default: () => 'now()' })
   statusChangedAt: Date;
+
+  @Column({ name: 'pending_reason', type: 'varchar', length: 16, default: () => "'intake'" })
+  pendingReason: PendingReason;
+
+  /** Outcome of the latest evaluation; the history is in referral_evaluation. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  verdict: 'above-norm' | 'within-norm' | 'no-data' | null;
+
+  @Column({ name: 'evaluated_at', type: 'timestamptz', nullable: true })
+  evaluatedAt: Date | null;
 }

@@ -19,7 +19,9 @@ export class ReferralViewDto {
   @ApiPropertyOptional({ nullable: true, type: String }) dsmCode: string | null;
   @ApiProperty({ example: '94012345' }) agb: string;
   @ApiProperty({ type: ConsentViewDto }) consent: ConsentViewDto;
-  @ApiProperty({ enum: REFERRAL_STATUSES, description: 'Processing state' }) status: ReferralStatus;
+  @ApiProperty({ enum: REFERRAL_STATUSES, description: 'pending: waiting for an evaluation; evaluated: see verdict' }) status: ReferralStatus;
+  @ApiPropertyOptional({ enum: ['above-norm', 'within-norm', 'no-data'], nullable: true, type: String, description: 'Outcome of the latest evaluation' })
+  verdict: string | null;
   @ApiProperty() receivedAt: string;
   @ApiProperty() statusChangedAt: string;
 }

@@ -1,19 +1,21 @@
 /**
- * Consumes `evaluate-referral` jobs (data: the referral id only) and runs the pending-referral
- * sweeper on a timer. The sweeper is a timer in this process rather than a BullMQ scheduler on
- * purpose: a scheduler lives in Redis and would vanish with a Redis flush, which is exactly the
- * failure the sweeper exists to repair.
+ * Consumes `evaluate-referral` jobs (data: referral ids only) and evaluates those still pending,
+ * and runs two timers: the pending-referral sweeper and the once-a-day re-evaluation. They are
+ * timers in this process rather than BullMQ schedulers on purpose: a scheduler lives in Redis and
+ * would vanish with a Redis flush, which is exactly the failure the sweeper exists to repair; the
+ * daily run claims its day in Postgres, so several workers run it once.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import { APP_CONFIG, AppConfig, createRedis, QUEUE_NAMES } from '@app/platform';
-import { EvaluateReferralJob, ReferralHandoffService } from '@app/referrals';
+import { BatchOutcome, ReevaluationService, ReferralEvaluationService } from '@app/mediation';
+import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
 @Injectable()
 export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EvaluateReferralProcessor.name);
-  private worker?: Worker<EvaluateReferralJob>;
+  private worker?: Worker<EvaluateReferralsJob>;
   private connection?: IORedis;
   private sweepTimer?: NodeJS.Timeout;
   private sweeping?: Promise<unknown>;
@@ -21,12 +23,14 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly handoff: ReferralHandoffService,
+    private readonly evaluation: ReferralEvaluationService,
+    private readonly reevaluation: ReevaluationService,
   ) {}
 
   onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.redisUrl, 'worker');
     this.connection.on('error', (e) => this.logger.warn({ msg: 'redis connection error', error: e.message }));
-    this.worker = new Worker<EvaluateReferralJob>(QUEUE_NAMES.evaluateReferral, (job) => this.process(job), {
+    this.worker = new Worker<EvaluateReferralsJob>(QUEUE_NAMES.evaluateReferral, (job) => this.process(job), {
       connection: this.connection,
       prefix: this.config.queuePrefix,
       concurrency: this.config.workerConcurrency,
@@ -37,16 +41,23 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     this.logger.log({ msg: 'worker started', queue: QUEUE_NAMES.evaluateReferral, concurrency: this.config.workerConcurrency });
   }
 
-  async process(job: Job<EvaluateReferralJob>): Promise<{ takenOver: boolean }> {
-    const takenOver = await this.handoff.takeOver(job.data.referralId);
-    if (!takenOver) this.logger.debug({ msg: 'referral already taken over or gone', referralId: job.data.referralId });
-    return { takenOver };
+  async process(job: Job<EvaluateReferralsJob>): Promise<BatchOutcome> {
+    const ids = Array.isArray(job.data?.referralIds) ? job.data.referralIds : [];
+    const outcome = await this.evaluation.evaluatePending(ids);
+    this.logger.debug({ msg: 'evaluated', jobId: job.id, ...outcome });
+    return outcome;
   }
 
-  /** One sweep; overlapping ticks are skipped. Errors are logged: the next tick tries again. */
+  /**
+   * One tick: the daily re-evaluation when it is due, then the sweep. Overlapping ticks are
+   * skipped; errors are logged and the next tick tries again.
+   */
   async sweepOnce(): Promise<number> {
     if (this.sweeping) return 0;
-    const run = this.handoff.sweep(this.config.sweeper.delaySeconds).catch((e) => {
+    const run = (async () => {
+      await this.reevaluation.dailyIfDue();
+      return this.handoff.sweep(this.config.sweeper.delaySeconds);
+    })().catch((e) => {
       this.logger.warn({ msg: 'sweep failed', error: (e as Error).message });
       return 0;
     });

@@ -39,6 +39,16 @@ export interface AppConfig {
   batchMaxMessages: number;
   sweeper: { delaySeconds: number; intervalSeconds: number };
   workerConcurrency: number;
+  evaluation: {
+    /** Referrals per evaluation job (jobs from batches, the sweeper and re-evaluations). */
+    batchSize: number;
+    /** Referrals older than this are no longer re-evaluated (they can no longer lead to mediation). */
+    horizonWeeks: number;
+    /** Whether this worker runs the daily re-evaluation (off in tests that need a quiet queue). */
+    daily: boolean;
+    /** Hour of the day (Europe/Amsterdam) from which the daily re-evaluation runs. */
+    dailyHour: number;
+  };
   enableDocs: boolean;
 }
 
@@ -201,6 +211,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       intervalSeconds: r.int('SWEEPER_INTERVAL_SECONDS', 30, 1, 86400),
     },
     workerConcurrency: r.int('WORKER_CONCURRENCY', 10, 1, 200),
+    evaluation: {
+      batchSize: r.int('EVALUATION_BATCH_SIZE', 200, 1, 1000),
+      horizonWeeks: r.int('REEVALUATION_HORIZON_WEEKS', 26, 1, 520),
+      daily: r.bool('DAILY_REEVALUATION', true),
+      dailyHour: r.int('DAILY_REEVALUATION_HOUR', 3, 0, 23),
+    },
     enableDocs: r.bool('ENABLE_DOCS', true),
   };
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(config.queuePrefix)) r.problems.push('QUEUE_PREFIX must be 1–40 letters, digits, - or _');

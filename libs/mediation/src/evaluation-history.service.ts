@@ -1,0 +1,61 @@
+/**
+ * The decision history of one referral, in plain terms. Insurer staff see it only for referrals
+ * with a mediation task (the purpose wall of phase 1); an auditor of the insurer and an admin see
+ * every referral's history, which holds no personal data beyond ids and dates.
+ */
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Principal } from '@app/platform';
+import { explainEvaluation } from './explain';
+
+@Injectable()
+export class EvaluationHistoryService {
+  constructor(private readonly db: DataSource) {}
+
+  async forReferral(referralId: string, caller: Principal) {
+    const staff = caller.role === 'mediator' || caller.role === 'mediation-lead';
+    const rows: any[] = await this.db.query(
+      `SELECT r.id, r.status, r.verdict, r.uzovi, t.id AS task_id
+         FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id
+        WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[]))`,
+      [referralId, caller.role === 'admin', caller.uzovis],
+    );
+    if (rows.length === 0 || (staff && rows[0].task_id === null)) {
+      throw new NotFoundException('No referral with this id whose evaluations you may see');
+    }
+    const evaluations: any[] = await this.db.query(
+      `SELECT e.id, e.evaluated_at, to_char(e.evaluation_date, 'YYYY-MM-DD') AS evaluation_date, e.trigger, e.verdict, e.phase,
+              e.norm_set_id, e.task_id, e.explanation
+         FROM referral_evaluation e WHERE e.referral_id = $1 ORDER BY e.evaluated_at DESC, e.id`,
+      [referralId],
+    );
+    return {
+      referralId,
+      status: rows[0].status,
+      verdict: rows[0].verdict,
+      taskId: rows[0].task_id,
+      evaluations: evaluations.map((e) => ({
+        id: e.id,
+        evaluatedAt: e.evaluated_at.toISOString(),
+        evaluationDate: e.evaluation_date,
+        trigger: e.trigger,
+        verdict: e.verdict,
+        phase: e.phase,
+        normSetId: e.norm_set_id,
+        taskId: e.task_id,
+        summary: explainEvaluation(e.explanation, e.phase),
+        explanation: e.explanation,
+      })),
+    };
+  }
+
+  /** Counts per verdict of the caller's insurers (all insurers for an admin): no-data is visible. */
+  async verdictCounts(caller: Principal): Promise<{ uzovi: string; status: string; verdict: string | null; referrals: number }[]> {
+    const rows: any[] = await this.db.query(
+      `SELECT uzovi, status, verdict, count(*)::int AS referrals FROM referral
+        WHERE $1 OR uzovi = ANY($2::text[]) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [caller.role === 'admin', caller.uzovis],
+    );
+    return rows;
+  }
+}

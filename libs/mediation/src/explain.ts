@@ -1,0 +1,33 @@
+/** Turns a stored evaluation into the plain sentences a mediator or auditor reads. */
+import type { EvaluationExplanation } from './referral-evaluation.service';
+
+const STAGE_NAMES: Record<string, string> = { aanmelding: 'aanmelding (to intake)', behandeling: 'behandeling (intake to treatment)', totaal: 'total' };
+
+export function explainEvaluation(e: EvaluationExplanation, phase: string): string[] {
+  const out: string[] = [];
+  const accrued = `${e.result.accruedWeeks} weeks already waited since the referral on ${e.referralDate}`;
+  if (!e.normSet) {
+    out.push(`No norm set applied on the referral date ${e.referralDate}, so the wait could not be judged.`);
+  } else if (e.result.verdict === 'no-data') {
+    out.push(
+      `No current waiting-time figures (from ${e.figuresFrom.slice(0, 7)} on) of provider ${e.agb} for ${e.diagnosisGroup} on ${e.evaluationDate}; ` +
+        `the referral is evaluated again when figures arrive.`,
+    );
+  } else {
+    const verdict = e.result.verdict === 'above-norm' ? 'Above' : 'Within';
+    out.push(`${verdict} the norm "${e.normSet.name}" (valid from ${e.normSet.validFrom}) on ${e.evaluationDate}, with ${accrued}.`);
+    for (const s of e.result.stages) {
+      const over = s.exceedsByWeeks > 0 ? `, ${s.exceedsByWeeks} weeks over` : '';
+      out.push(`${STAGE_NAMES[s.stage] ?? s.stage}: expected ${s.expectedWeeks} weeks against a norm of ${s.normWeeks}${over} (shortest location ${s.locationId}).`);
+    }
+  }
+  const p = phase === 'phase-2' ? 'phase 2 (within-norm patients may also be offered mediation)' : phase === 'phase-1' ? 'phase 1 (only patients above the norm may be approached)' : 'no mediation phase';
+  const what = {
+    'task-created': `a mediation task was created with ${e.alternatives} alternative${e.alternatives === 1 ? '' : 's'}`,
+    'task-updated': `the open mediation task got ${e.alternatives} refreshed alternative${e.alternatives === 1 ? '' : 's'}`,
+    'task-kept': 'the existing mediation task was left as it is',
+    'not-offered': 'no mediation is offered',
+  }[e.mediation];
+  out.push(`Under ${p}: ${what}.`);
+  return out;
+}
