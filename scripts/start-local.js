@@ -68,12 +68,17 @@ async function waitReady(timeoutMs = 60000) {
    API            ${base}
    API docs       ${base}/docs   (OpenAPI JSON at ${base}/docs-json)
    readiness      ${base}/health/ready
- Demo data: 48 synthetic referrals for insurers 3311, 7095, 7119 and 3332.
+ Demo data: a synthetic national registry (400 providers with locations in all
+ 31 regions, contracts, waiting times) and 48 synthetic referrals for insurers
+ 3311, 7095, 7119 and 3332; the worker evaluates them against the Treeknorm and
+ gives those above it a mediation task with alternatives.
 
  A mediator token for insurer 3311 (valid 8 hours):
    export TOKEN=${mediator}
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/auth/whoami
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}
+   curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}/evaluations
+   curl -s -H "Authorization: Bearer $TOKEN" "${base}/v1/providers?region=utrecht&diagnosisGroup=angst"
 
  Send a referral (see README, "A walk through the API"):
    export RS=$(npm run -s token -- --role referral-service --uzovi 3311)

@@ -181,7 +181,9 @@ export async function seedDemo(config: AppConfig): Promise<void> {
     );
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     console.log(`demo referrals: ${count('created')} created, ${count('duplicate')} already present, ${count('conflict')} conflicting`);
-    const example = results.find((r) => 'referral' in r && r.referral.uzovi === '3311');
+    // An above-norm one: it gets a mediation task, so a mediator may open it once it is evaluated.
+    const i = referrals.findIndex((r) => r.message.uzovi === '3311' && r.expected === 'above-norm');
+    const example = results[i];
     if (example && 'referral' in example) console.log(`example referral for insurer 3311: ${example.referral.id}`);
   } finally {
     await app.close();

@@ -3,9 +3,11 @@ import type { EvaluationExplanation } from './referral-evaluation.service';
 
 const STAGE_NAMES: Record<string, string> = { aanmelding: 'aanmelding (to intake)', behandeling: 'behandeling (intake to treatment)', totaal: 'total' };
 
+const weeks = (n: number) => `${n} week${n === 1 ? '' : 's'}`;
+
 export function explainEvaluation(e: EvaluationExplanation, phase: string): string[] {
   const out: string[] = [];
-  const accrued = `${e.result.accruedWeeks} weeks already waited since the referral on ${e.referralDate}`;
+  const accrued = `${weeks(e.result.accruedWeeks)} already waited since the referral on ${e.referralDate}`;
   if (!e.normSet) {
     out.push(`No norm set applied on the referral date ${e.referralDate}, so the wait could not be judged.`);
   } else if (e.result.verdict === 'no-data') {
@@ -17,8 +19,8 @@ export function explainEvaluation(e: EvaluationExplanation, phase: string): stri
     const verdict = e.result.verdict === 'above-norm' ? 'Above' : 'Within';
     out.push(`${verdict} the norm "${e.normSet.name}" (valid from ${e.normSet.validFrom}) on ${e.evaluationDate}, with ${accrued}.`);
     for (const s of e.result.stages) {
-      const over = s.exceedsByWeeks > 0 ? `, ${s.exceedsByWeeks} weeks over` : '';
-      out.push(`${STAGE_NAMES[s.stage] ?? s.stage}: expected ${s.expectedWeeks} weeks against a norm of ${s.normWeeks}${over} (shortest location ${s.locationId}).`);
+      const over = s.exceedsByWeeks > 0 ? `, ${weeks(s.exceedsByWeeks)} over` : '';
+      out.push(`${STAGE_NAMES[s.stage] ?? s.stage}: expected ${weeks(s.expectedWeeks)} against a norm of ${s.normWeeks}${over} (shortest location ${s.locationId}).`);
     }
   }
   const p = phase === 'phase-2' ? 'phase 2 (within-norm patients may also be offered mediation)' : phase === 'phase-1' ? 'phase 1 (only patients above the norm may be approached)' : 'no mediation phase';
