@@ -116,7 +116,10 @@ export class ReferralEvaluationService {
       outcome.skipped = referralIds.length - referrals.length;
       if (referrals.length === 0) return;
 
-      const [sets, policy, cache] = await Promise.all([this.normSets.all(tx), this.policy.current(tx), this.registryCache(tx, today)]);
+      // One connection (the transaction's): its queries go one after another.
+      const sets = await this.normSets.all(tx);
+      const policy = await this.policy.current(tx);
+      const cache = await this.registryCache(tx, today);
       const figures = await this.figuresFor(tx, cache, referrals, today);
       const phase = phaseOn(policy, today);
       const figuresFrom = oldestCurrentMonth(today);
