@@ -1,5 +1,6 @@
 /** Every migration, in order. Listed explicitly so builds and bundles never depend on globs. */
 import { Referral1763800000000 } from './1763800000000-referral';
 import { WaitlistsNormsEvaluation1763900000000 } from './1763900000000-waitlists-norms-evaluation';
+import { Worklist1764000000000 } from './1764000000000-worklist';
 
-export const MIGRATIONS = [Referral1763800000000, WaitlistsNormsEvaluation1763900000000];
+export const MIGRATIONS = [Referral1763800000000, WaitlistsNormsEvaluation1763900000000, Worklist1764000000000];

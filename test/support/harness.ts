@@ -158,10 +158,11 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeo
  * Gives a referral a mediation task straight in the database, as an above-norm evaluation would,
  * for tests about reading referrals (the evaluation's own tests create tasks the real way).
  */
-export async function giveTask(db: Client, referralId: string): Promise<void> {
-  await db.query(
-    `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id)
-     SELECT id, uzovi, 1, '[]', gen_random_uuid() FROM referral WHERE id = $1`,
-    [referralId],
+export async function giveTask(db: Client, referralId: string, opts: { priority?: number; dueDate?: string } = {}): Promise<string> {
+  const { rows } = await db.query(
+    `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date)
+     SELECT id, uzovi, $2, '[]', gen_random_uuid(), $3 FROM referral WHERE id = $1 RETURNING id`,
+    [referralId, opts.priority ?? 1, opts.dueDate ?? amsterdamDate(new Date())],
   );
+  return rows[0].id;
 }

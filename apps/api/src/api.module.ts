@@ -9,6 +9,7 @@ import { ReferralsController } from './intake/referrals.controller';
 import { EvaluationsController } from './mediation/evaluations.controller';
 import { NormsController } from './mediation/norms.controller';
 import { WaitTimesController } from './mediation/wait-times.controller';
+import { WorklistController } from './mediation/worklist.controller';
 import { HealthController } from './ops/health.controller';
 import { ProvidersController } from './providers/providers.controller';
 import { RegistryImportController } from './providers/registry-import.controller';
@@ -19,7 +20,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule],
-      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, ProvidersController, RegistryImportController],
+      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

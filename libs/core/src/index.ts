@@ -8,3 +8,4 @@ export * from './evaluation';
 export * from './regions';
 export * from './alternatives';
 export * from './wait-figures';
+export * from './working-days';

@@ -5,3 +5,5 @@ export * from './reevaluation.service';
 export * from './evaluation-history.service';
 export * from './explain';
 export * from './mediation.module';
+export * from './worklist.dto';
+export * from './worklist.service';

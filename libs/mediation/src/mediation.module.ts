@@ -6,11 +6,12 @@ import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
 import { ReevaluationService } from './reevaluation.service';
 import { ReferralEvaluationService } from './referral-evaluation.service';
+import { WorklistService } from './worklist.service';
 
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule],
-  providers: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService],
-  exports: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService],
+  providers: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  exports: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
 })
 export class MediationModule {}

@@ -18,9 +18,11 @@
  * insurer may do now (approaching within-norm people becomes allowed from the phase-2 date).
  */
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
 import {
+  addWorkingDays,
   amsterdamDate,
   CandidateLocation,
   Evaluation,
@@ -98,6 +100,7 @@ export class ReferralEvaluationService {
     private readonly normSets: NormSetsService,
     private readonly policy: MediationPolicyService,
     private readonly waits: WaitTimesService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Evaluates those of `referralIds` that are still pending. Idempotent; safe with many workers. */
@@ -141,7 +144,9 @@ export class ReferralEvaluationService {
         today,
       );
 
-      // Tasks first, so the evaluations can name them.
+      // Tasks first, so the evaluations can name them. First contact is due a number of working
+      // days after the task is made (a refresh keeps the original due date).
+      const dueDate = addWorkingDays(today, this.config.worklist.firstContactWorkingDays);
       const taskRows = decided
         .filter((d) => d.offer)
         .map((d) => ({
@@ -150,13 +155,14 @@ export class ReferralEvaluationService {
           priority: Math.max(1, taskPriority(d.result)),
           alternatives: alternatives.get(d.r.id) ?? [],
           evaluation_id: randomUUID(),
+          due_date: dueDate,
         }));
       const touched = new Map<string, { id: string; inserted: boolean }>();
       if (taskRows.length > 0) {
         const upserted: { id: string; referral_id: string; inserted: boolean }[] = await tx.query(
-          `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id)
-           SELECT x.referral_id, x.uzovi, x.priority, x.alternatives, x.evaluation_id
-             FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, uzovi text, priority smallint, alternatives jsonb, evaluation_id uuid)
+          `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date)
+           SELECT x.referral_id, x.uzovi, x.priority, x.alternatives, x.evaluation_id, x.due_date
+             FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, uzovi text, priority smallint, alternatives jsonb, evaluation_id uuid, due_date date)
            ON CONFLICT ON CONSTRAINT uq_mediation_task_referral DO UPDATE
               SET alternatives = EXCLUDED.alternatives, priority = EXCLUDED.priority,
                   alternatives_updated_at = now(), version = mediation_task.version + 1
@@ -165,6 +171,26 @@ export class ReferralEvaluationService {
           [JSON.stringify(taskRows)],
         );
         for (const t of upserted) touched.set(t.referral_id, { id: t.id, inserted: t.inserted });
+        // Each task's history starts with its creation; a refresh is an event too.
+        const byReferral = new Map(taskRows.map((t) => [t.referral_id, t]));
+        await tx.query(
+          `INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
+           SELECT x.task_id, x.uzovi, x.type, 'system', 'system', x.details
+             FROM jsonb_to_recordset($1::jsonb) AS x(task_id uuid, uzovi text, type text, details jsonb)`,
+          [
+            JSON.stringify(
+              upserted.map((t) => {
+                const row = byReferral.get(t.referral_id)!;
+                return {
+                  task_id: t.id,
+                  uzovi: row.uzovi,
+                  type: t.inserted ? 'created' : 'alternatives-refreshed',
+                  details: { priority: row.priority, alternatives: row.alternatives.length, evaluationId: row.evaluation_id, ...(t.inserted ? { dueDate } : {}) },
+                };
+              }),
+            ),
+          ],
+        );
       }
       // Tasks that exist but were not touched (claimed, closed, or not offered this time).
       const existing: { id: string; referral_id: string }[] = await tx.query(`SELECT id, referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[])`, [

@@ -1,6 +1,7 @@
 /**
  * Consumes `evaluate-referral` jobs (data: referral ids only) and evaluates those still pending,
- * and runs two timers: the pending-referral sweeper and the once-a-day re-evaluation. They are
+ * and on a timer sweeps pending referrals, releases stale task claims and starts the once-a-day
+ * re-evaluation. They are
  * timers in this process rather than BullMQ schedulers on purpose: a scheduler lives in Redis and
  * would vanish with a Redis flush, which is exactly the failure the sweeper exists to repair; the
  * daily run claims its day in Postgres, so several workers run it once.
@@ -9,7 +10,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import { APP_CONFIG, AppConfig, createRedis, QUEUE_NAMES } from '@app/platform';
-import { BatchOutcome, ReevaluationService, ReferralEvaluationService } from '@app/mediation';
+import { BatchOutcome, ReevaluationService, ReferralEvaluationService, WorklistService } from '@app/mediation';
 import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
 @Injectable()
@@ -25,6 +26,7 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     private readonly handoff: ReferralHandoffService,
     private readonly evaluation: ReferralEvaluationService,
     private readonly reevaluation: ReevaluationService,
+    private readonly worklist: WorklistService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -49,13 +51,14 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   }
 
   /**
-   * One tick: the daily re-evaluation when it is due, then the sweep. Overlapping ticks are
-   * skipped; errors are logged and the next tick tries again.
+   * One tick: the daily re-evaluation when it is due, stale claims back to the queue, then the
+   * sweep. Overlapping ticks are skipped; errors are logged and the next tick tries again.
    */
   async sweepOnce(): Promise<number> {
     if (this.sweeping) return 0;
     const run = (async () => {
       await this.reevaluation.dailyIfDue();
+      await this.worklist.releaseStale();
       return this.handoff.sweep(this.config.sweeper.delaySeconds);
     })().catch((e) => {
       this.logger.warn({ msg: 'sweep failed', error: (e as Error).message });

@@ -49,6 +49,14 @@ export interface AppConfig {
     /** Hour of the day (Europe/Amsterdam) from which the daily re-evaluation runs. */
     dailyHour: number;
   };
+  worklist: {
+    /** First contact is due this many working days (no weekends, Dutch public holidays) after a task is created. */
+    firstContactWorkingDays: number;
+    /** `unreachable` may be recorded only after this many failed contact attempts. */
+    unreachableAfterAttempts: number;
+    /** A task in progress with no activity for this long goes back to the queue. */
+    staleClaimMinutes: number;
+  };
   enableDocs: boolean;
 }
 
@@ -216,6 +224,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       horizonWeeks: r.int('REEVALUATION_HORIZON_WEEKS', 26, 1, 520),
       daily: r.bool('DAILY_REEVALUATION', true),
       dailyHour: r.int('DAILY_REEVALUATION_HOUR', 3, 0, 23),
+    },
+    worklist: {
+      firstContactWorkingDays: r.int('TASK_FIRST_CONTACT_WORKING_DAYS', 3, 0, 60),
+      unreachableAfterAttempts: r.int('UNREACHABLE_AFTER_ATTEMPTS', 3, 1, 20),
+      staleClaimMinutes: r.int('STALE_CLAIM_MINUTES', 120, 1, 7 * 24 * 60),
     },
     enableDocs: r.bool('ENABLE_DOCS', true),
   };
