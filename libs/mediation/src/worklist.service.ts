@@ -1,6 +1,6 @@
 /**
  * The zorgbemiddelaars' worklist. Claim-next is one statement (FOR UPDATE SKIP LOCKED) so any
- * number of claimers never get the same task. Every other command locks the task, checks tenant
+ * number of claimers never get the same task; concurrent claims of one insurer share a statement. Every other command locks the task, checks tenant
  * (404), version (409), who may do it (403) and the task's state (409), then changes it and
  * appends an event, in one transaction. A mediator sees and works only their insurer's tasks.
  */
@@ -33,6 +33,15 @@ export interface TaskFilter {
 
 const isLead = (p: Principal) => p.role === 'mediation-lead';
 
+/**
+ * The tenant condition on a uzovi column (character(4)). One insurer — nearly every caller — is
+ * an equality on a bpchar, so the task indexes give the claim order directly; a text comparison
+ * or an array would make Postgres sort the whole queue on every claim.
+ */
+function tenant(column: string, param: number, uzovis: string[]): { sql: string; value: string | string[] } {
+  return uzovis.length === 1 ? { sql: `${column} = $${param}::bpchar`, value: uzovis[0] } : { sql: `${column} = ANY($${param}::bpchar[])`, value: uzovis };
+}
+
 function toSummary(r: any, today: string): TaskSummaryDto {
   return {
     id: r.id,
@@ -59,6 +68,13 @@ function toSummary(r: any, today: string): TaskSummaryDto {
 const bad = (field: string, reason: string) => new BadRequestException({ message: `The ${field} is invalid`, details: [{ field, reason }] });
 const conflict = (message: string, field: string, reason: string) => new ConflictException({ message, details: [{ field, reason }] });
 
+/** Callers waiting for the claim statement that is running to finish. */
+interface ClaimQueue {
+  waiting: { caller: Principal; resolve: (t: TaskSummaryDto | null) => void; reject: (e: unknown) => void }[];
+  running: boolean;
+}
+const MAX_CLAIM_BATCH = 100;
+
 /** What a command does to a locked task: the columns it sets and the event it appends. */
 interface Change {
   set: Record<string, unknown>;
@@ -75,25 +91,101 @@ export class WorklistService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** The most urgent open, unassigned task of the caller's insurer, claimed in one statement; null when the queue is empty. */
-  async claimNext(caller: Principal): Promise<TaskSummaryDto | null> {
-    const rows = await this.db.query(
-      `WITH next AS (
-         SELECT id FROM mediation_task
-          WHERE uzovi = ANY($1::text[]) AND status = 'open' AND assignee IS NULL
-          ORDER BY priority DESC, due_date, created_at, id
-          LIMIT 1 FOR UPDATE SKIP LOCKED),
+  /**
+   * The most urgent open, unassigned task of the caller's insurer; null when the queue is empty.
+   *
+   * Claims that arrive while a claim statement is running are gathered and served together by
+   * the next statement — for every insurer among them at once: one transaction (one commit)
+   * hands out as many tasks as there are callers waiting, per insurer in the order they came,
+   * the first caller getting the most urgent task. The statement locks with FOR UPDATE SKIP
+   * LOCKED, so other API processes doing the same never get the same task. A caller acting for
+   * several insurers is served on its own.
+   */
+  claimNext(caller: Principal): Promise<TaskSummaryDto | null> {
+    if (caller.uzovis.length !== 1) return this.claimBatch(caller.uzovis, [caller]).then((r) => r[0]);
+    return new Promise((resolve, reject) => {
+      this.claimQueue.waiting.push({ caller, resolve, reject });
+      if (!this.claimQueue.running) void this.drainClaims();
+    });
+  }
+
+  private readonly claimQueue: ClaimQueue = { waiting: [], running: false };
+
+  private async drainClaims(): Promise<void> {
+    const q = this.claimQueue;
+    q.running = true;
+    try {
+      while (q.waiting.length > 0) {
+        const batch = q.waiting.splice(0, MAX_CLAIM_BATCH);
+        try {
+          const tasks = await this.claimForEach(batch.map((w) => w.caller));
+          batch.forEach((w, i) => w.resolve(tasks[i]));
+        } catch (e) {
+          for (const w of batch) w.reject(e);
+        }
+      }
+    } finally {
+      q.running = false;
+    }
+  }
+
+  /** One statement: for each caller (each of one insurer) the next task of their insurer, or null. */
+  private async claimForEach(callers: Principal[]): Promise<(TaskSummaryDto | null)[]> {
+    const rows: any[] = await this.db.query(
+      `WITH who AS (
+         SELECT w.uzovi, w.subject, w.role, w.k, row_number() OVER (PARTITION BY w.uzovi ORDER BY w.k) AS rn
+           FROM unnest($1::bpchar[], $2::text[], $3::text[]) WITH ORDINALITY AS w(uzovi, subject, role, k)),
+       want AS (SELECT uzovi, count(*) AS n FROM who GROUP BY uzovi),
+       picked AS (
+         SELECT p.id, p.uzovi, row_number() OVER (PARTITION BY p.uzovi ORDER BY p.priority DESC, p.due_date, p.created_at, p.id) AS rn
+           FROM want CROSS JOIN LATERAL (
+                  SELECT m.id, m.uzovi, m.priority, m.due_date, m.created_at FROM mediation_task m
+                   WHERE m.uzovi = want.uzovi AND m.status = 'open' AND m.assignee IS NULL
+                   ORDER BY m.priority DESC, m.due_date, m.created_at, m.id
+                   LIMIT want.n FOR UPDATE SKIP LOCKED) p),
        claimed AS (
-         UPDATE mediation_task t SET status = 'in-progress', assignee = $2, claimed_at = now(), last_activity_at = now(), version = t.version + 1
-           FROM next WHERE t.id = next.id
-         RETURNING t.*),
+         UPDATE mediation_task t SET status = 'in-progress', assignee = who.subject, claimed_at = now(), last_activity_at = now(), version = t.version + 1
+           FROM picked JOIN who ON who.uzovi = picked.uzovi AND who.rn = picked.rn
+          WHERE t.id = picked.id
+         RETURNING t.*, who.k, who.role AS actor_role),
        event AS (
          INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
-         SELECT id, uzovi, 'claimed', $2, $3, '{"via": "claim-next"}' FROM claimed)
-       SELECT ${SUMMARY_COLUMNS} FROM claimed t JOIN referral r ON r.id = t.referral_id`,
-      [caller.uzovis, caller.subject, caller.role],
+         SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed)
+       SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id`,
+      [callers.map((c) => c.uzovis[0]), callers.map((c) => c.subject), callers.map((c) => c.role)],
     );
-    return rows.length ? toSummary(rows[0], amsterdamDate(new Date())) : null;
+    const today = amsterdamDate(new Date());
+    const out: (TaskSummaryDto | null)[] = callers.map(() => null);
+    for (const r of rows) out[Number(r.k) - 1] = toSummary(r, today);
+    return out;
+  }
+
+  /** For callers of several insurers at once: up to callers.length tasks of any of them; result i is caller i's task or null. */
+  private async claimBatch(uzovis: string[], callers: Principal[]): Promise<(TaskSummaryDto | null)[]> {
+    const own = tenant('uzovi', 1, uzovis);
+    const rows: any[] = await this.db.query(
+      `WITH next AS (
+         SELECT id, row_number() OVER (ORDER BY priority DESC, due_date, created_at, id) AS k
+           FROM (SELECT id, priority, due_date, created_at FROM mediation_task
+                  WHERE ${own.sql} AND status = 'open' AND assignee IS NULL
+                  ORDER BY priority DESC, due_date, created_at, id
+                  LIMIT $4 FOR UPDATE SKIP LOCKED) s),
+       who AS (SELECT w.subject, w.role, w.k FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w(subject, role, k)),
+       claimed AS (
+         UPDATE mediation_task t SET status = 'in-progress', assignee = who.subject, claimed_at = now(), last_activity_at = now(), version = t.version + 1
+           FROM next JOIN who ON who.k = next.k
+          WHERE t.id = next.id
+         RETURNING t.*, who.k, who.role AS actor_role),
+       event AS (
+         INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
+         SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed)
+       SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id`,
+      [own.value, callers.map((c) => c.subject), callers.map((c) => c.role), callers.length],
+    );
+    const today = amsterdamDate(new Date());
+    const out: (TaskSummaryDto | null)[] = callers.map(() => null);
+    for (const r of rows) out[Number(r.k) - 1] = toSummary(r, today);
+    return out;
   }
 
   claim(id: string, caller: Principal, version: number): Promise<TaskSummaryDto> {
@@ -194,8 +286,9 @@ export class WorklistService {
 
   async list(caller: Principal, f: TaskFilter): Promise<TaskPageDto> {
     const today = amsterdamDate(new Date());
-    const where = ['t.uzovi = ANY($1::text[])'];
-    const params: unknown[] = [caller.uzovis];
+    const own = tenant('t.uzovi', 1, caller.uzovis);
+    const where = [own.sql];
+    const params: unknown[] = [own.value];
     const add = (sql: (n: string) => string, v: unknown) => {
       params.push(v);
       where.push(sql(`$${params.length}`));
@@ -279,8 +372,8 @@ export class WorklistService {
               count(*) FILTER (WHERE status = 'awaiting-patient')::int AS awaiting, count(*) FILTER (WHERE status = 'closed')::int AS closed,
               count(*) FILTER (WHERE status <> 'closed' AND first_contact_at IS NULL AND due_date < $2::date)::int AS overdue,
               count(*) FILTER (WHERE status = 'open' AND assignee IS NULL)::int AS unassigned_open
-         FROM mediation_task WHERE uzovi = ANY($1::text[])`,
-      [caller.uzovis, amsterdamDate(new Date())],
+         FROM mediation_task WHERE ${tenant('uzovi', 1, caller.uzovis).sql}`,
+      [tenant('uzovi', 1, caller.uzovis).value, amsterdamDate(new Date())],
     );
     return {
       byStatus: { open: row.open, 'in-progress': row.in_progress, 'awaiting-patient': row.awaiting, closed: row.closed },
