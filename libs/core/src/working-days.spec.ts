@@ -164,21 +164,25 @@ describe('addWorkingDays', () => {
     );
   });
 
+  // n ≥ 1: with n = 0 a non-working start moves to the next working day, one working day on.
   it('is inverted by workingDaysBetween', () => {
     fc.assert(
-      fc.property(anyDate, steps, (start, n) => {
+      fc.property(anyDate, fc.integer({ min: 1, max: 366 }), (start, n) => {
         expect(workingDaysBetween(start, addWorkingDays(start, n))).toBe(n);
       }),
     );
   });
 
+  // Strictly from n = 1 on; n = 0 and n = 1 meet when the start is not a working day.
   it('is monotone in n', () => {
     fc.assert(
       fc.property(anyDate, steps, steps, (start, m, n) => {
         const [lo, hi] = m <= n ? [m, n] : [n, m];
         const a = addWorkingDays(start, lo);
         const b = addWorkingDays(start, hi);
-        expect(lo < hi ? a < b : a === b).toBe(true);
+        if (lo === hi) expect(a).toBe(b);
+        else if (lo >= 1 || isWorkingDay(start)) expect(a < b).toBe(true);
+        else expect(a <= b).toBe(true);
       }),
     );
   });
