@@ -79,6 +79,9 @@ async function waitReady(timeoutMs = 60000) {
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}/evaluations
    curl -s -H "Authorization: Bearer $TOKEN" "${base}/v1/providers?region=utrecht&diagnosisGroup=angst"
+ The worklist (tasks appear within seconds, as the worker evaluates):
+   curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/worklist/counts
+   curl -s -H "Authorization: Bearer $TOKEN" -X POST ${base}/v1/worklist/claim-next
 
  Send a referral (see README, "A walk through the API"):
    export RS=$(npm run -s token -- --role referral-service --uzovi 3311)
