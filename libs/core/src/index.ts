@@ -9,3 +9,4 @@ export * from './regions';
 export * from './alternatives';
 export * from './wait-figures';
 export * from './working-days';
+export * from './pseudonym';
