@@ -8,7 +8,7 @@
 import type { Client } from 'pg';
 import { amsterdamDate } from '@app/core';
 import { ReferralEvaluationService, WorklistService } from '@app/mediation';
-import { daysAgo, giveTask, http, pg, referralMessage, RunningApi, startApi, token } from './support/harness';
+import { daysAgo, giveTask, http, pg, referralMessage, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider, monthsAgo } from './support/registry';
 
 let api: RunningApi;
@@ -355,5 +355,17 @@ describe('due dates and stale claims', () => {
     ]);
     const { rows: ev } = await db.query(`SELECT type, actor, details FROM task_event WHERE task_id = $1 ORDER BY id DESC LIMIT 1`, [taskIds[0]]);
     expect(ev[0]).toEqual({ type: 'stale-released', actor: 'system', details: { idleMinutes: 120 } });
+  });
+
+  it('is done by the worker on its own, on its timer', async () => {
+    const { taskIds } = await tasksFor('8410', 1);
+    await http(api.url, 'POST', `/v1/worklist/tasks/${taskIds[0]}/claim`, { token: mediator('8410', 'anna'), body: { version: 1 } });
+    await db.query(`UPDATE mediation_task SET last_activity_at = now() - interval '2 minutes' WHERE id = $1`, [taskIds[0]]);
+    const worker = await startWorker({ STALE_CLAIM_MINUTES: '1', SWEEPER_INTERVAL_SECONDS: '1' });
+    try {
+      await waitFor(async () => (await db.query(`SELECT status FROM mediation_task WHERE id = $1`, [taskIds[0]])).rows[0].status === 'open');
+    } finally {
+      await worker.close();
+    }
   });
 });
