@@ -1,7 +1,7 @@
 // Two projects: fast unit tests beside the code, and end-to-end tests in test/ that boot the
 // real app against real PostgreSQL and Redis (a database of their own, created per run).
 const moduleNameMapper = {
-  '^@app/(core|platform|referrals|waitlists|mediation)(|/.*)$': '<rootDir>/libs/$1/src$2',
+  '^@app/(core|platform|referrals|waitlists|mediation|ttp)(|/.*)$': '<rootDir>/libs/$1/src$2',
   '^@app/migrations/(.*)$': '<rootDir>/migrations/$1',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] };

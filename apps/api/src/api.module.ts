@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard, PlatformModule, PlatformOptions } from '@app/platform';
 import { MediationModule } from '@app/mediation';
 import { ReferralsModule } from '@app/referrals';
+import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { WhoamiController } from './auth/whoami.controller';
 import { ReferralsController } from './intake/referrals.controller';
@@ -11,6 +12,7 @@ import { NormsController } from './mediation/norms.controller';
 import { WaitTimesController } from './mediation/wait-times.controller';
 import { WorklistController } from './mediation/worklist.controller';
 import { HealthController } from './ops/health.controller';
+import { SnapshotsController } from './ttp/snapshots.controller';
 import { ProvidersController } from './providers/providers.controller';
 import { RegistryImportController } from './providers/registry-import.controller';
 
@@ -19,8 +21,8 @@ export class ApiModule {
   static forRoot(platform: PlatformOptions): DynamicModule {
     return {
       module: ApiModule,
-      imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule],
-      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController],
+      imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule, TtpModule],
+      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

@@ -46,17 +46,18 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     if (closing) void reply.header('connection', 'close');
   });
   // JSON only: a form or text body is refused up front rather than parsed into something odd.
-  // The registry import routes (marked with @RouteConfig({ acceptsCsv: true })) also take CSV.
+  // Routes marked @RouteConfig({ accepts: [...] }) also take the media types they list (the
+  // registry imports take text/csv; TTP snapshots text/csv and application/x-ndjson).
   fastify.addHook('onRequest', async (req, reply) => {
     const type = req.headers['content-type'];
     if (type === undefined || /^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) return;
-    const csvRoute = (req.routeOptions.config as { acceptsCsv?: boolean } | undefined)?.acceptsCsv === true;
-    if (csvRoute && /^text\/csv\s*(;|$)/i.test(type)) return;
-    const accepted = csvRoute ? 'application/json or text/csv' : 'application/json';
-    return reply.code(415).send(errorBody(415, `Unsupported content type: send ${accepted}`, undefined, req.id));
+    const accepts = (req.routeOptions.config as { accepts?: string[] } | undefined)?.accepts ?? [];
+    const base = type.split(';')[0].trim().toLowerCase();
+    if (accepts.includes(base)) return;
+    return reply.code(415).send(errorBody(415, `Unsupported content type: send ${['application/json', ...accepts].join(' or ')}`, undefined, req.id));
   });
-  // CSV arrives as the raw string (within the body limit); the route parses it.
-  fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // CSV and NDJSON arrive as the raw request stream: the route reads it (and bounds its size).
+  for (const type of ['text/csv', 'application/x-ndjson']) fastify.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   fastify.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
   });

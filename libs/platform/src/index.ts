@@ -13,3 +13,4 @@ export * from './health/health.service';
 export * from './queue/queue.service';
 export * from './platform.module';
 export * from './platform.tokens';
+export * from './http/read-body';

@@ -2,10 +2,10 @@
  * Bulk import of the provider registry, as JSON or as CSV (text/csv). All or nothing: a single
  * bad row refuses the whole import with row-level details, and nothing is stored.
  */
-import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBadRequestResponse, ApiBody, ApiConflictResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ErrorResponseDto, Roles } from '@app/platform';
+import { APP_CONFIG, AppConfig, ErrorResponseDto, readText, Roles } from '@app/platform';
 import {
   CONTRACT_CSV_COLUMNS,
   ContractsImportDto,
@@ -20,8 +20,8 @@ import {
   RegistryImportDto,
 } from '@app/waitlists';
 
-/** Read by the API's onRequest hook (bootstrap.ts): these routes alone accept a text/csv body. */
-export const ACCEPTS_CSV = { acceptsCsv: true };
+/** Read by the API's onRequest hook (bootstrap.ts): these routes also accept a text/csv body. */
+export const ACCEPTS_CSV = { accepts: ['text/csv'] };
 
 const isCsv = (contentType: string | undefined) => /^text\/csv\s*(;|$)/i.test(contentType ?? '');
 
@@ -32,7 +32,10 @@ const isCsv = (contentType: string | undefined) => /^text\/csv\s*(;|$)/i.test(co
 @ApiOkResponse({ type: ImportResultDto, description: 'Stored, in one transaction; counts per kind' })
 @Controller('v1/providers')
 export class RegistryImportController {
-  constructor(private readonly registry: ProviderRegistryService) {}
+  constructor(
+    private readonly registry: ProviderRegistryService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post('import')
   @HttpCode(200)
@@ -46,8 +49,8 @@ export class RegistryImportController {
       `\`${LOCATION_CSV_COLUMNS.join(',')}\`, one row per location, diagnosisGroups separated by \`|\`; \`;\` as separator also works.`,
   })
   @ApiBody({ type: RegistryImportDto })
-  importRegistry(@Body() body: unknown, @Headers('content-type') type: string | undefined): Promise<ImportResultDto> {
-    return this.run(isCsv(type) ? planFromLocationsCsv(String(body ?? '')) : planFromJson(body));
+  async importRegistry(@Body() body: unknown, @Headers('content-type') type: string | undefined): Promise<ImportResultDto> {
+    return this.run(isCsv(type) ? planFromLocationsCsv(await readText(body, this.config.bodyLimitBytes)) : planFromJson(body));
   }
 
   @Post('contracts/import')
@@ -59,8 +62,8 @@ export class RegistryImportController {
     description: `CSV (text/csv): header \`${CONTRACT_CSV_COLUMNS.join(',')}\`; an empty validUntil is open-ended. JSON: { "contracts": [...] }.`,
   })
   @ApiBody({ type: ContractsImportDto })
-  importContracts(@Body() body: unknown, @Headers('content-type') type: string | undefined): Promise<ImportResultDto> {
-    return this.run(isCsv(type) ? planFromContractsCsv(String(body ?? '')) : planFromJson(body, true));
+  async importContracts(@Body() body: unknown, @Headers('content-type') type: string | undefined): Promise<ImportResultDto> {
+    return this.run(isCsv(type) ? planFromContractsCsv(await readText(body, this.config.bodyLimitBytes)) : planFromJson(body, true));
   }
 
   private run(parsed: ImportParse): Promise<ImportResultDto> {

@@ -38,9 +38,19 @@ describe('loadConfig', () => {
       BSN_ENCRYPTION_KEY_ID: '2026a',
       BSN_INDEX_KEY: k(3),
       MESSAGE_FINGERPRINT_KEY: k(4),
+      TTP_STAGE1_KEY: k(5),
+      TTP_KEYS: `1:${k(6)},2:${k(7)}`,
     });
     expect(c.bsn.currentKeyId).toBe('2026a');
     expect([...c.bsn.keys.keys()]).toEqual(['2025a', '2026a']);
+    // The TTP key in force is the highest version unless TTP_KEY_VERSION names another.
+    expect(c.ttp.currentKeyVersion).toBe(2);
+    expect([...c.ttp.keys.keys()]).toEqual([1, 2]);
+  });
+
+  it('requires the TTP keys in production, and refuses a TTP key version that is not configured', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TTP_KEYS is required[\s\S]*TTP_STAGE1_KEY is required/);
+    expect(() => loadConfig({ TTP_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`, TTP_KEY_VERSION: '2' })).toThrow(/TTP_KEY_VERSION 2 is not among TTP_KEYS/);
   });
 
   it('refuses a current key id that is not configured, and short keys', () => {

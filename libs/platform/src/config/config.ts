@@ -57,6 +57,17 @@ export interface AppConfig {
     /** A task in progress with no activity for this long goes back to the queue. */
     staleClaimMinutes: number;
   };
+  /** The TTP's own key ring: never used outside libs/ttp. */
+  ttp: {
+    /** Stage-1 key, shared with the providers (so they can pseudonymise before sending). */
+    stage1Key: Buffer;
+    /** Stage-2 keys by version; only the TTP has them. */
+    keys: Map<number, Buffer>;
+    /** The version new snapshots are pseudonymised with. */
+    currentKeyVersion: number;
+    /** Largest snapshot upload accepted (streamed, so this bounds time, not memory). */
+    maxUploadBytes: number;
+  };
   enableDocs: boolean;
 }
 
@@ -189,6 +200,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const fingerprintSpec = requiredInProduction('MESSAGE_FINGERPRINT_KEY', devKey('message-fingerprint').toString('base64'));
   const fingerprintKey = fingerprintSpec ? r.key('MESSAGE_FINGERPRINT_KEY', fingerprintSpec) : undefined;
 
+  // TTP keys: "version:base64" pairs, e.g. "1:…,2:…", with TTP_KEY_VERSION naming the current one.
+  const ttpKeys = new Map<number, Buffer>();
+  const ttpSpec = requiredInProduction('TTP_KEYS', `1:${devKey('ttp-stage2-v1').toString('base64')}`);
+  for (const part of (ttpSpec ?? '').split(',').filter(Boolean)) {
+    const m = /^([1-9][0-9]{0,3}):(.+)$/.exec(part.trim());
+    if (!m) {
+      r.problems.push('TTP_KEYS must be a comma-separated list of version:base64key (version 1–9999)');
+      continue;
+    }
+    const buf = r.key('TTP_KEYS', m[2]);
+    if (buf) ttpKeys.set(Number(m[1]), buf);
+  }
+  const ttpVersion = r.int('TTP_KEY_VERSION', Math.max(1, ...ttpKeys.keys()), 1, 9999);
+  if (ttpKeys.size > 0 && !ttpKeys.has(ttpVersion)) r.problems.push(`TTP_KEY_VERSION ${ttpVersion} is not among TTP_KEYS`);
+  const stage1Spec = requiredInProduction('TTP_STAGE1_KEY', devKey('ttp-stage1-shared').toString('base64'));
+  const stage1Key = stage1Spec ? r.key('TTP_STAGE1_KEY', stage1Spec) : undefined;
+
   const config: AppConfig = {
     nodeEnv,
     host: r.string('HOST', '127.0.0.1'),
@@ -229,6 +257,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       firstContactWorkingDays: r.int('TASK_FIRST_CONTACT_WORKING_DAYS', 3, 0, 60),
       unreachableAfterAttempts: r.int('UNREACHABLE_AFTER_ATTEMPTS', 3, 1, 20),
       staleClaimMinutes: r.int('STALE_CLAIM_MINUTES', 120, 1, 7 * 24 * 60),
+    },
+    ttp: {
+      stage1Key: stage1Key ?? Buffer.alloc(32),
+      keys: ttpKeys,
+      currentKeyVersion: ttpVersion,
+      maxUploadBytes: r.int('TTP_MAX_UPLOAD_BYTES', 1024 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
     },
     enableDocs: r.bool('ENABLE_DOCS', true),
   };

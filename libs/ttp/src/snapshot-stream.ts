@@ -1,0 +1,104 @@
+/**
+ * Streaming readers for snapshot uploads: CSV (RFC 4180, header row) and NDJSON (one JSON object
+ * per line). They hold one record at a time, so memory does not grow with the file.
+ */
+import { StringDecoder } from 'node:string_decoder';
+
+export class StreamFormatError extends Error {}
+
+/** Lines of a UTF-8 byte stream, without their line ends. */
+async function* lines(source: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of source) {
+    rest += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    let start = 0;
+    for (let nl = rest.indexOf('\n'); nl !== -1; nl = rest.indexOf('\n', start)) {
+      yield rest.charCodeAt(nl - 1) === 13 ? rest.slice(start, nl - 1) : rest.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = rest.slice(start);
+  }
+  rest += decoder.end();
+  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
+function countQuotes(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('"'); i !== -1; i = s.indexOf('"', i + 1)) n++;
+  return n;
+}
+
+/** Splits one CSV record; quoted fields may hold commas, doubled quotes and line breaks. */
+function splitRecord(record: string): string[] {
+  if (!record.includes('"')) return record.split(',');
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < record.length; i++) {
+    const c = record[i];
+    if (quoted) {
+      if (c === '"' && record[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+/** CSV records as objects keyed by the header; `row` counts data rows from 0. Blank lines are skipped. */
+export async function* csvObjects(source: AsyncIterable<Buffer | string>, maxRecordChars = 64 * 1024): AsyncGenerator<{ row: number; value: Record<string, string> }> {
+  let header: string[] | null = null;
+  let row = 0;
+  let pending = '';
+  for await (const line of lines(source)) {
+    // A record with an odd number of quotes continues on the next line (a quoted line break).
+    pending = pending ? `${pending}\n${line}` : line;
+    if (countQuotes(pending) % 2 === 1) {
+      if (pending.length > maxRecordChars) throw new StreamFormatError(`a quoted field is not closed (row ${row})`);
+      continue;
+    }
+    const record = pending;
+    pending = '';
+    if (record.trim() === '') continue;
+    const fields = splitRecord(record);
+    if (!header) {
+      header = fields.map((f) => f.trim().replace(/^\uFEFF/, ''));
+      continue;
+    }
+    const value: Record<string, string> = {};
+    header.forEach((h, i) => (value[h] = fields[i] ?? ''));
+    if (fields.length > header.length) value['(extra columns)'] = fields.slice(header.length).join(',');
+    yield { row: row++, value };
+  }
+  if (pending) throw new StreamFormatError(`a quoted field is not closed (row ${row})`);
+  if (!header) throw new StreamFormatError('the CSV has no header row');
+}
+
+/** The header of a CSV (for checking columns before rows); null before the first record. */
+export function csvHeaderProblems(value: Record<string, string>, columns: readonly string[]): string[] {
+  const have = Object.keys(value).filter((k) => k !== '(extra columns)');
+  return [...columns.filter((c) => !have.includes(c)).map((c) => `column "${c}" is missing`), ...have.filter((h) => !columns.includes(h)).map((h) => `column "${h}" is not known`)];
+}
+
+/** NDJSON objects; `row` counts non-blank lines from 0. A line that is not a JSON object yields `value: undefined`. */
+export async function* ndjsonObjects(source: AsyncIterable<Buffer | string>): AsyncGenerator<{ row: number; value: unknown }> {
+  let row = 0;
+  for await (const line of lines(source)) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    yield { row: row++, value };
+  }
+}
