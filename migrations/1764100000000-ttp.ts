@@ -41,10 +41,11 @@ export class Ttp1764100000000 implements MigrationInterface {
         "stage" character varying(20) NOT NULL,
         "waits_for_this_provider" boolean NOT NULL,
         CONSTRAINT "pk_ttp_snapshot_entry" PRIMARY KEY ("snapshot_id", "row_no"),
-        CONSTRAINT "fk_ttp_snapshot_entry_snapshot" FOREIGN KEY ("snapshot_id") REFERENCES "ttp"."snapshot" ("id") ON DELETE CASCADE,
-        CONSTRAINT "ck_ttp_snapshot_entry_stage" CHECK ("stage" IN ('waiting-intake', 'waiting-treatment')),
-        CONSTRAINT "ck_ttp_snapshot_entry_pseudonym" CHECK ("pseudonym" ~ '^[0-9a-f]{64}$')
+        CONSTRAINT "ck_ttp_snapshot_entry_stage" CHECK ("stage" IN ('waiting-intake', 'waiting-treatment'))
       )`);
+    // No foreign key to ttp.snapshot on purpose: a per-row trigger would cost more than the
+    // COPY of a million entries itself. The upload writes both in one transaction and deletes
+    // the entries of snapshots it replaces.
     // clientRef is unique per snapshot; the upload checks it after its COPY and names the rows,
     // which a unique index failing in the middle of a COPY could not.
 

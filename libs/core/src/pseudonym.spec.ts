@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { syntheticBsn } from './identifiers';
-import { isPrePseudonym, stage1PrePseudonym, stage2Pseudonym } from './pseudonym';
+import { isPrePseudonym, stage1PrePseudonym, stage1Pseudonymiser, stage2Pseudonym, stage2Pseudonymiser } from './pseudonym';
 
 // The test vectors of the README (synthetic BSNs; keys of 32 bytes 0x01 and 0x02).
 const K1 = Buffer.alloc(32, 1);
@@ -29,6 +29,20 @@ describe('two-stage pseudonymisation', () => {
         expect(isPrePseudonym(expected)).toBe(true);
       }),
     );
+  });
+
+  it('gives the same results with keys prepared once (any key length)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 99_999_999 }), fc.uint8Array({ minLength: 32, maxLength: 100 }), (seed, raw) => {
+        const key = Buffer.from(raw);
+        const bsn = syntheticBsn(seed);
+        const pre = stage1Pseudonymiser(key)(bsn);
+        expect(pre).toBe(stage1PrePseudonym(bsn, key));
+        expect(stage2Pseudonymiser(key)(pre)).toBe(stage2Pseudonym(pre, key));
+      }),
+    );
+    expect(() => stage1Pseudonymiser(K1)('123456789')).toThrow(/elfproef/);
+    expect(() => stage2Pseudonymiser(K2)('x')).toThrow(/64 lowercase hex/);
   });
 
   it('gives different people different pre-pseudonyms and depends on the key', () => {

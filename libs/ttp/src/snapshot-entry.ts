@@ -3,7 +3,7 @@
  * value) and pseudonymised. The BSN, when a provider sends one instead of a pre-pseudonym, is
  * turned into the pseudonym here and goes no further.
  */
-import { bsnProblem, isDiagnosisGroup, isIsoDate, isPrePseudonym, stage1PrePseudonym, stage2Pseudonym } from '@app/core';
+import { bsnProblem, isDiagnosisGroup, isIsoDate, isPrePseudonym } from '@app/core';
 
 export const SNAPSHOT_COLUMNS = ['clientRef', 'bsn', 'prePseudonym', 'location', 'diagnosisGroup', 'registeredOn', 'intakeOn', 'stage', 'waitsForThisProvider'] as const;
 export const ENTRY_STAGES = ['waiting-intake', 'waiting-treatment'] as const;
@@ -19,9 +19,10 @@ export interface CheckedEntry {
   waitsForThisProvider: boolean;
 }
 
+/** The two stages, with their keys prepared (stage1Pseudonymiser, stage2Pseudonymiser of the core). */
 export interface EntryKeys {
-  stage1: Buffer;
-  stage2: Buffer;
+  stage1: (bsn: string) => string;
+  stage2: (prePseudonym: string) => string;
 }
 
 const REF = /^[\x21-\x7e]{1,64}$/;
@@ -73,11 +74,11 @@ export function checkEntry(
   if (waits === null) bad('waitsForThisProvider', 'must be true or false');
 
   if (problems.length > 0) return { problems };
-  const pre = hasBsn ? stage1PrePseudonym(r.bsn as string, ctx.keys.stage1) : (r.prePseudonym as string);
+  const pre = hasBsn ? ctx.keys.stage1(r.bsn as string) : (r.prePseudonym as string);
   return {
     entry: {
       clientRef: r.clientRef as string,
-      pseudonym: stage2Pseudonym(pre, ctx.keys.stage2),
+      pseudonym: ctx.keys.stage2(pre),
       location: r.location as string,
       diagnosisGroup: r.diagnosisGroup as string,
       registeredOn: registered as string,

@@ -10,7 +10,7 @@ import { BadRequestException, Inject, Injectable, Logger, PayloadTooLargeExcepti
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
-import { amsterdamDate } from '@app/core';
+import { amsterdamDate, stage1Pseudonymiser, stage2Pseudonymiser } from '@app/core';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { CheckedEntry, checkEntry, SNAPSHOT_COLUMNS } from './snapshot-entry';
 import { csvHeaderProblems, csvObjects, ndjsonObjects, StreamFormatError } from './snapshot-stream';
@@ -28,9 +28,13 @@ export interface SnapshotReceipt {
 
 const MAX_REPORTED = 100;
 
-/** COPY text format: backslash, tab and line breaks escaped; null as \N. */
+/**
+ * A value in COPY's text format (null as \N). Values are checked printable ASCII without spaces
+ * (no tabs, no line breaks), so only a backslash needs escaping.
+ */
 function copyValue(v: string | null): string {
-  return v === null ? '\\N' : v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  if (v === null) return '\\N';
+  return v.includes('\\') ? v.replace(/\\/g, '\\\\') : v;
 }
 
 /** Counts the bytes of an upload and stops it above the limit. */
@@ -55,12 +59,12 @@ export class SnapshotUploadService {
   async upload(agb: string, uploadedBy: string, format: SnapshotFormat, source: AsyncIterable<Buffer | string> | unknown[]): Promise<SnapshotReceipt> {
     const today = amsterdamDate(new Date());
     const keyVersion = this.config.ttp.currentKeyVersion;
-    const keys = { stage1: this.config.ttp.stage1Key, stage2: this.config.ttp.keys.get(keyVersion)! };
+    const keys = { stage1: stage1Pseudonymiser(this.config.ttp.stage1Key), stage2: stage2Pseudonymiser(this.config.ttp.keys.get(keyVersion)!) };
     const locations = new Set<string>((await this.db.query(`SELECT code FROM provider_location WHERE agb = $1`, [agb])).map((r: { code: string }) => r.code));
 
-    const records: AsyncIterable<{ row: number; value: unknown }> = Array.isArray(source)
+    const batches: AsyncIterable<{ row: number; value: unknown }[]> = Array.isArray(source)
       ? (async function* () {
-          for (let i = 0; i < source.length; i++) yield { row: i, value: source[i] };
+          yield source.map((value, row) => ({ row, value }));
         })()
       : format === 'csv'
         ? csvObjects(limited(source, this.config.ttp.maxUploadBytes))
@@ -98,7 +102,7 @@ export class SnapshotUploadService {
       };
       try {
         let checkedHeader = format !== 'csv';
-        for await (const { row, value } of records) {
+        for await (const batch of batches) for (const { row, value } of batch) {
           if (!checkedHeader) {
             checkedHeader = true;
             const headerProblems = csvHeaderProblems(value as Record<string, string>, SNAPSHOT_COLUMNS);
@@ -156,8 +160,9 @@ export class SnapshotUploadService {
          ON CONFLICT (agb) DO UPDATE SET snapshot_id = EXCLUDED.snapshot_id, since = now()`,
         [agb, snap.id],
       );
-      // Older snapshots of this provider are no longer in force: they go.
-      await client.query(`DELETE FROM ttp.snapshot WHERE agb = $1 AND id <> $2`, [agb, snap.id]);
+      // Older snapshots of this provider are no longer in force: they go, with their entries.
+      const old = await client.query(`DELETE FROM ttp.snapshot WHERE agb = $1 AND id <> $2 RETURNING id`, [agb, snap.id]);
+      if (old.rows.length > 0) await client.query(`DELETE FROM ttp.snapshot_entry WHERE snapshot_id = ANY($1::uuid[])`, [old.rows.map((r) => r.id)]);
       await client.query('COMMIT');
       this.logger.log({ msg: 'snapshot in force', agb, entries, keyVersion });
       return { snapshotId: snap.id, agb, entries, keyVersion, asOf: today, replaced: previous.rows[0]?.snapshot_id ?? null };
