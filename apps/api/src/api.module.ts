@@ -12,6 +12,8 @@ import { NormsController } from './mediation/norms.controller';
 import { WaitTimesController } from './mediation/wait-times.controller';
 import { WorklistController } from './mediation/worklist.controller';
 import { HealthController } from './ops/health.controller';
+import { TtpOutputsController } from './ttp/outputs.controller';
+import { RunsController } from './ttp/runs.controller';
 import { SnapshotsController } from './ttp/snapshots.controller';
 import { ProvidersController } from './providers/providers.controller';
 import { RegistryImportController } from './providers/registry-import.controller';
@@ -22,7 +24,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule, TtpModule],
-      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController],
+      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

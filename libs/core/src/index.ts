@@ -10,3 +10,4 @@ export * from './alternatives';
 export * from './wait-figures';
 export * from './working-days';
 export * from './pseudonym';
+export * from './suppression';

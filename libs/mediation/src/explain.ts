@@ -23,6 +23,14 @@ export function explainEvaluation(e: EvaluationExplanation, phase: string): stri
       out.push(`${STAGE_NAMES[s.stage] ?? s.stage}: expected ${weeks(s.expectedWeeks)} against a norm of ${s.normWeeks}${over} (shortest location ${s.locationId}).`);
     }
   }
+  if (e.measured && e.measured.locations.length > 0) {
+    const cells = e.measured.locations.map((m) => {
+      const med = (v: number | null) => (v === null ? 'n/a' : weeks(v));
+      const flag = m.flagged ? `; declared figure more than ${weeks(e.measured!.flagWeeks)} off` : '';
+      return `${m.location}: ${m.waitingIntake} waiting for intake (median so far ${med(m.intakeMedianWeeks)}), ${m.waitingTreatment} for treatment (${med(m.treatmentMedianWeeks)})${flag}`;
+    });
+    out.push(`Measured by the TTP on ${e.measured.asOf ?? 'its last run'}, duplicates counted once — ${cells.join('; ')}.`);
+  }
   const p = phase === 'phase-2' ? 'phase 2 (within-norm patients may also be offered mediation)' : phase === 'phase-1' ? 'phase 1 (only patients above the norm may be approached)' : 'no mediation phase';
   const what = {
     'task-created': `a mediation task was created with ${e.alternatives} alternative${e.alternatives === 1 ? '' : 's'}`,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ReferralsModule } from '@app/referrals';
+import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { EvaluationHistoryService } from './evaluation-history.service';
 import { MediationPolicyService } from './mediation-policy.service';
@@ -10,7 +11,7 @@ import { WorklistService } from './worklist.service';
 
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
-  imports: [ReferralsModule, WaitlistsModule],
+  imports: [ReferralsModule, WaitlistsModule, TtpModule],
   providers: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
   exports: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
 })

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/platform';
+import { MeasuredWait, TtpOutputsService } from '@app/ttp';
 import { DataSource, EntityManager } from 'typeorm';
 import {
   addWorkingDays,
@@ -65,6 +66,13 @@ export interface EvaluationExplanation {
   /** Oldest month whose figures still counted on the evaluation date. */
   figuresFrom: string;
   waits: LocationWait[];
+  /**
+   * The TTP's cleaned figures for the same provider and diagnosis group (newest linkage run),
+   * next to the declared ones: people waiting once each, median wait so far, and a flag when the
+   * declared wait is more than `flagWeeks` off. Shown, not decided on: the verdict rests on the
+   * declared expected wait. Null before the first run.
+   */
+  measured?: { runId: string; asOf: string | null; flagWeeks: number; locations: Omit<MeasuredWait, 'runId' | 'asOf'>[] } | null;
   result: Evaluation;
   mediation: 'task-created' | 'task-updated' | 'task-kept' | 'not-offered';
   alternatives: number;
@@ -95,11 +103,13 @@ interface RegistryCache {
 @Injectable()
 export class ReferralEvaluationService {
   private cache: RegistryCache = { key: '', figures: new Map(), candidates: new Map(), regions: new Map() };
+  private measuredCache: { runId: string | null; asOf: string | null; cells: Map<string, MeasuredWait[]> } = { runId: null, asOf: null, cells: new Map() };
   constructor(
     private readonly db: DataSource,
     private readonly normSets: NormSetsService,
     private readonly policy: MediationPolicyService,
     private readonly waits: WaitTimesService,
+    private readonly ttpOutputs: TtpOutputsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -124,6 +134,7 @@ export class ReferralEvaluationService {
       const policy = await this.policy.current(tx);
       const cache = await this.registryCache(tx, today);
       const figures = await this.figuresFor(tx, cache, referrals, today);
+      const measured = await this.measuredFor(tx, referrals);
       const phase = phaseOn(policy, today);
       const figuresFrom = oldestCurrentMonth(today);
 
@@ -214,6 +225,14 @@ export class ReferralEvaluationService {
           policy: { phase1From: policy.phase1From, phase2From: policy.phase2From, version: policy.id },
           figuresFrom,
           waits: d.waits,
+          measured: measured.runId
+            ? {
+                runId: measured.runId,
+                asOf: measured.asOf,
+                flagWeeks: this.ttpOutputs.flagWeeks,
+                locations: (measured.cells.get(`${d.r.agb}|${d.r.klachtenprofiel}`) ?? []).map(({ runId: _r, asOf: _a, ...cell }) => cell),
+              }
+            : null,
           result: d.result,
           mediation,
           alternatives: t ? (alternatives.get(d.r.id)?.length ?? 0) : 0,
@@ -254,6 +273,27 @@ export class ReferralEvaluationService {
     const key = `${version}|${today}`;
     if (this.cache.key !== key) this.cache = { key, figures: new Map(), candidates: new Map(), regions: new Map() };
     return this.cache;
+  }
+
+  /** The TTP's measured figures for the referrals' providers and groups, cached per linkage run. */
+  private async measuredFor(tx: Db, referrals: PendingRow[]): Promise<{ runId: string | null; asOf: string | null; cells: Map<string, MeasuredWait[]> }> {
+    const latest = await this.ttpOutputs.latestRunId(tx);
+    const runId = latest?.runId ?? null;
+    if (this.measuredCache.runId !== runId) this.measuredCache = { runId, asOf: latest?.asOf ?? null, cells: new Map() };
+    const cache = this.measuredCache;
+    if (!runId) return cache;
+    const missing = uniqueBy(
+      referrals.filter((r) => !cache.cells.has(`${r.agb}|${r.klachtenprofiel}`)).map((r) => ({ agb: r.agb, diagnosisGroup: r.klachtenprofiel })),
+      (p) => `${p.agb}|${p.diagnosisGroup}`,
+    );
+    if (missing.length > 0) {
+      const found = await this.ttpOutputs.measuredFor(runId, missing, tx);
+      for (const p of missing) {
+        const key = `${p.agb}|${p.diagnosisGroup}`;
+        cache.cells.set(key, found.get(key) ?? []);
+      }
+    }
+    return cache;
   }
 
   /** Current figures of the referred providers for the referrals' diagnosis groups. */

@@ -67,6 +67,12 @@ export interface AppConfig {
     currentKeyVersion: number;
     /** Largest snapshot upload accepted (streamed, so this bounds time, not memory). */
     maxUploadBytes: number;
+    /** When the nightly linkage runs: a cron pattern (5 fields, or 6 with seconds) in Europe/Amsterdam time; '' when TTP_LINKAGE_CRON=off. */
+    linkageCron: string;
+    /** A declared wait further than this from the measured one (weeks) flags the provider's figure. */
+    flagWeeks: number;
+    /** How many provider pairs the insurer report lists as the largest overlaps. */
+    topOverlaps: number;
   };
   enableDocs: boolean;
 }
@@ -263,9 +269,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       keys: ttpKeys,
       currentKeyVersion: ttpVersion,
       maxUploadBytes: r.int('TTP_MAX_UPLOAD_BYTES', 1024 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
+      linkageCron: r.string('TTP_LINKAGE_CRON', '30 2 * * *') === 'off' ? '' : r.string('TTP_LINKAGE_CRON', '30 2 * * *'),
+      flagWeeks: r.int('TTP_FLAG_WEEKS', 4, 1, 52),
+      topOverlaps: r.int('TTP_TOP_OVERLAPS', 20, 1, 500),
     },
     enableDocs: r.bool('ENABLE_DOCS', true),
   };
+  if (config.ttp.linkageCron && !/^(\S+\s+){4,5}\S+$/.test(config.ttp.linkageCron)) {
+    r.problems.push('TTP_LINKAGE_CRON must be a cron pattern of 5 fields (or 6, with seconds first), or off for no nightly run');
+  }
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(config.queuePrefix)) r.problems.push('QUEUE_PREFIX must be 1–40 letters, digits, - or _');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

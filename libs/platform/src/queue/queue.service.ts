@@ -12,6 +12,7 @@ import type { AppConfig } from '../config/config';
 export const QUEUE_NAMES = {
   evaluateReferral: 'evaluate-referral',
   maintenance: 'maintenance',
+  ttpLinkage: 'ttp-linkage',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 

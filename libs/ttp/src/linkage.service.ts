@@ -1,0 +1,378 @@
+/**
+ * Linkage runs: the snapshots in force are linked by pseudonym, and a run produces the insurer
+ * report (aggregates, suppressed), each provider's feedback and the cleaned waiting times.
+ *
+ * A run reads everything in one REPEATABLE READ transaction, so an upload that lands meanwhile
+ * is either wholly in it or wholly out of it, and writes its outputs in the same transaction.
+ * Only snapshots pseudonymised under the current key version take part: after a key rotation the
+ * others cannot be linked to them, and the run lists those providers as awaiting a re-send.
+ * Runs are idempotent: the inputs (the snapshots used, the key version, the registry version for
+ * regions and declared figures, and the settings) give a key, and a run over inputs that an
+ * earlier run already linked points at that run (same_as) instead of computing again.
+ * One run at a time (an advisory lock). The linking itself is set-based SQL over
+ * temporary tables; the report is assembled and suppressed in buildInsurerReport.
+ */
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig, QUEUE_NAMES, QueueService } from '@app/platform';
+import { buildInsurerReport, RawAggregates } from './insurer-report';
+
+/** Bump when the linkage rules change, so the same snapshots are linked again. */
+const LINKAGE_RULES = 'linkage/v1';
+const RUN_LOCK = 'ttp-linkage';
+
+export type RunTrigger = 'nightly' | 'on-demand';
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface RunInput {
+  agb: string;
+  snapshotId: string;
+  asOf: string;
+  keyVersion: number;
+  entries: number;
+}
+
+export interface LinkageRun {
+  id: string;
+  trigger: RunTrigger;
+  requestedBy: string;
+  status: RunStatus;
+  requestedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  keyVersion: number | null;
+  asOf: string | null;
+  inputs: RunInput[] | null;
+  /** Providers whose snapshot in force was made under an older key: not linked until they re-send. */
+  awaitingResend: RunInput[] | null;
+  counts: Record<string, number> | null;
+  timings: Record<string, number> | null;
+  /** When the same inputs were linked before: that run, whose outputs stand for this one. */
+  sameAs: string | null;
+  error: string | null;
+}
+
+const RUN_COLUMNS = `id, trigger, requested_by AS "requestedBy", status, requested_at AS "requestedAt", started_at AS "startedAt",
+  finished_at AS "finishedAt", key_version AS "keyVersion", to_char(as_of, 'YYYY-MM-DD') AS "asOf", inputs, awaiting_resend AS "awaitingResend",
+  counts, timings, same_as AS "sameAs", error`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class LinkageService {
+  private readonly logger = new Logger(LinkageService.name);
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly queues: QueueService,
+  ) {}
+
+  /**
+   * An operator asks for a run. When the snapshots in force were linked already, that run is the
+   * answer; when a run is still queued, that one; otherwise a new run is queued for the worker
+   * (job data: the run id only). If Redis is down the run stays queued and the worker's timer
+   * picks it up.
+   */
+  async requestOnDemand(requestedBy: string): Promise<{ run: LinkageRun; created: boolean }> {
+    const done = await this.doneForCurrentInputs();
+    if (done) return { run: done, created: false };
+    const [queued] = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ttp.run WHERE status = 'queued' ORDER BY requested_at LIMIT 1`);
+    if (queued) return { run: queued, created: false };
+    const run = await this.request('on-demand', requestedBy);
+    await this.queues
+      .queue(QUEUE_NAMES.ttpLinkage)
+      .add('link', { runId: run.id }, { jobId: run.id, removeOnComplete: 100, removeOnFail: 100 })
+      .catch((e) => this.logger.warn({ msg: 'linkage run not queued; the worker timer will pick it up', runId: run.id, error: (e as Error).message }));
+    return { run, created: true };
+  }
+
+  /** Records a run request; the worker (or runQueued) carries it out. */
+  async request(trigger: RunTrigger, requestedBy: string): Promise<LinkageRun> {
+    const [row] = await this.db.query(`INSERT INTO ttp.run (trigger, requested_by) VALUES ($1, $2) RETURNING ${RUN_COLUMNS}`, [trigger, requestedBy]);
+    return row;
+  }
+
+  /**
+   * The run whose outputs stand for the snapshots in force now, if one was made: what an
+   * on-demand request answers with instead of queueing the same work again.
+   */
+  async doneForCurrentInputs(): Promise<LinkageRun | null> {
+    const key = this.inputsKey(await this.readInputs(this.db), await this.registryVersion(this.db));
+    const [row] = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ttp.run WHERE inputs_key = $1 AND status = 'done' AND same_as IS NULL`, [key.key]);
+    return row ?? null;
+  }
+
+  async get(id: string): Promise<LinkageRun> {
+    if (!UUID.test(id)) throw new NotFoundException({ message: 'No such linkage run', details: [{ field: 'id', reason: 'is not a run id' }] });
+    const [row] = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ttp.run WHERE id = $1`, [id]);
+    if (!row) throw new NotFoundException({ message: 'No such linkage run', details: [{ field: 'id', reason: 'no run has this id' }] });
+    return row;
+  }
+
+  async list(limit = 50): Promise<LinkageRun[]> {
+    return this.db.query(`SELECT ${RUN_COLUMNS} FROM ttp.run ORDER BY requested_at DESC, id LIMIT $1`, [limit]);
+  }
+
+  /** Carries out a queued run; a run someone else already took (or finished) is left alone. */
+  async execute(runId: string): Promise<LinkageRun> {
+    const [claimed] = await this.db.query(`UPDATE ttp.run SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued' RETURNING id`, [runId]);
+    if (!claimed) return this.get(runId);
+    try {
+      await this.link(runId);
+    } catch (e) {
+      const message = (e as Error).message.slice(0, 500);
+      this.logger.error({ msg: 'linkage run failed', runId, error: message });
+      await this.db.query(`UPDATE ttp.run SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [runId, message]);
+    }
+    return this.get(runId);
+  }
+
+  /** Requests and carries out a run at once (the nightly job, the CLI and tests). */
+  async runNow(trigger: RunTrigger, requestedBy: string): Promise<LinkageRun> {
+    const run = await this.request(trigger, requestedBy);
+    return this.execute(run.id);
+  }
+
+  /**
+   * Housekeeping for the worker's timer: runs queued for longer than `olderThanSeconds` (their job
+   * was lost, e.g. Redis was down) are carried out; runs left `running` by a process that died
+   * are marked failed — none is really running when the run lock is free.
+   */
+  async runQueued(olderThanSeconds: number): Promise<number> {
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    try {
+      const [{ free }] = await qr.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS free`, [RUN_LOCK]);
+      if (!free) return 0;
+      try {
+        await qr.query(`UPDATE ttp.run SET status = 'failed', finished_at = now(), error = 'interrupted: the process running it stopped' WHERE status = 'running'`);
+      } finally {
+        await qr.query(`SELECT pg_advisory_unlock(hashtext($1))`, [RUN_LOCK]);
+      }
+    } finally {
+      await qr.release();
+    }
+    const queued: { id: string }[] = await this.db.query(
+      `SELECT id FROM ttp.run WHERE status = 'queued' AND requested_at < now() - make_interval(secs => $1) ORDER BY requested_at LIMIT 10`,
+      [olderThanSeconds],
+    );
+    for (const { id } of queued) await this.execute(id);
+    return queued.length;
+  }
+
+  private async readInputs(q: { query: (sql: string, params?: unknown[]) => Promise<unknown> }): Promise<RunInput[]> {
+    const rows = (await q.query(
+      `SELECT c.agb, s.id AS "snapshotId", to_char(s.as_of, 'YYYY-MM-DD') AS "asOf", s.key_version AS "keyVersion", s.entries
+         FROM ttp.current_snapshot c JOIN ttp.snapshot s ON s.id = c.snapshot_id ORDER BY c.agb`,
+    )) as RunInput[] | { rows: RunInput[] };
+    return Array.isArray(rows) ? rows : rows.rows;
+  }
+
+  private async registryVersion(q: { query: (sql: string) => Promise<unknown> }): Promise<string> {
+    const res = (await q.query(`SELECT version::text AS v FROM registry_version WHERE id = 1`)) as { v: string }[] | { rows: { v: string }[] };
+    const rows = Array.isArray(res) ? res : res.rows;
+    return rows[0]?.v ?? '0';
+  }
+
+  private inputsKey(all: RunInput[], registryVersion: string) {
+    const keyVersion = this.config.ttp.currentKeyVersion;
+    const used = all.filter((i) => i.keyVersion === keyVersion);
+    const awaiting = all.filter((i) => i.keyVersion !== keyVersion);
+    const t = this.config.ttp;
+    const key = createHash('sha256')
+      .update([LINKAGE_RULES, `key:${keyVersion}`, `registry:${registryVersion}`, `flag:${t.flagWeeks}`, `top:${t.topOverlaps}`, ...used.map((i) => `${i.agb}:${i.snapshotId}`)].join('\n'))
+      .digest('hex');
+    return { key, keyVersion, used, awaiting };
+  }
+
+  private async link(runId: string): Promise<void> {
+    const t0 = performance.now();
+    const timings: Record<string, number> = {};
+    const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    const c = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
+    // The lock is taken before the transaction: a REPEATABLE READ snapshot starts with its first
+    // statement, and one taken while waiting for the lock would not see the run that held it.
+    await c.query(`SELECT pg_advisory_lock(hashtext($1))`, [RUN_LOCK]);
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const { key, keyVersion, used, awaiting } = this.inputsKey(await this.readInputs(c), await this.registryVersion(c));
+      const asOf = used.reduce((max, i) => (i.asOf > max ? i.asOf : max), '0000-00-00');
+      const record = [runId, key, keyVersion, used.length ? asOf : null, JSON.stringify(used), JSON.stringify(awaiting)];
+
+      const { rows: before } = await c.query(`SELECT id, counts FROM ttp.run WHERE inputs_key = $1 AND status = 'done' AND same_as IS NULL`, [key]);
+      if (before.length > 0) {
+        await c.query(
+          `UPDATE ttp.run SET status = 'done', finished_at = now(), inputs_key = $2, key_version = $3, as_of = $4, inputs = $5, awaiting_resend = $6,
+                  same_as = $7, counts = $8, timings = $9 WHERE id = $1`,
+          [...record, before[0].id, before[0].counts, JSON.stringify({ totalMs: Math.round(performance.now() - t0) })],
+        );
+        await c.query('COMMIT');
+        this.logger.log({ msg: 'linkage run: same inputs as an earlier run', runId, sameAs: before[0].id });
+        return;
+      }
+
+      let t = performance.now();
+      await c.query(`SET LOCAL work_mem = '256MB'`);
+      // Every entry of the snapshots used, with its region and how long it has waited so far
+      // (for intake: since registration; for treatment: since intake) on its snapshot's date.
+      await c.query(
+        `CREATE TEMP TABLE le ON COMMIT DROP AS
+         SELECT s.agb, e.client_ref, e.pseudonym, e.location, e.diagnosis_group AS dg, e.stage = 'waiting-treatment' AS treat,
+                CASE WHEN e.stage = 'waiting-treatment' THEN s.as_of - e.intake_on ELSE s.as_of - e.registered_on END AS days,
+                coalesce(l.region, 'onbekend') AS region
+           FROM ttp.snapshot_entry e
+           JOIN ttp.snapshot s ON s.id = e.snapshot_id
+           LEFT JOIN provider_location l ON l.agb = s.agb AND l.code = e.location
+          WHERE e.snapshot_id = ANY($1::uuid[])`,
+        [used.map((i) => i.snapshotId)],
+      );
+      lap('entriesMs', t);
+
+      t = performance.now();
+      // A person at a provider (lp), then a person (pp): on how many providers' lists, and at
+      // how many of them waiting for intake / for treatment.
+      await c.query(
+        `CREATE TEMP TABLE lp ON COMMIT DROP AS
+         SELECT pseudonym, agb, count(*)::int AS n, bool_or(NOT treat) AS wi, bool_or(treat) AS wt FROM le GROUP BY pseudonym, agb`,
+      );
+      await c.query(
+        `CREATE TEMP TABLE pp ON COMMIT DROP AS
+         SELECT pseudonym, count(*)::int AS lists, count(*) FILTER (WHERE wi)::int AS wi_lists, count(*) FILTER (WHERE wt)::int AS wt_lists
+           FROM lp GROUP BY pseudonym`,
+      );
+      // For each person at a provider: their lists elsewhere, and the stages they wait at elsewhere.
+      await c.query(
+        `CREATE TEMP TABLE lx ON COMMIT DROP AS
+         SELECT lp.agb, lp.pseudonym, pp.lists - 1 AS others, pp.wi_lists - lp.wi::int > 0 AS wi_elsewhere, pp.wt_lists - lp.wt::int > 0 AS wt_elsewhere
+           FROM lp JOIN pp USING (pseudonym) WHERE pp.lists > 1`,
+      );
+      await c.query(`ANALYZE lx`);
+      lap('linkMs', t);
+
+      t = performance.now();
+      const raw = await this.aggregates(c);
+      const report = buildInsurerReport(raw, { topOverlaps: this.config.ttp.topOverlaps });
+      lap('reportMs', t);
+
+      t = performance.now();
+      const feedback = await c.query(
+        `INSERT INTO ttp.run_feedback (run_id, agb, client_ref, other_lists, other_stages)
+         SELECT $1, le.agb, le.client_ref, lx.others,
+                array_remove(ARRAY[CASE WHEN lx.wi_elsewhere THEN 'waiting-intake' END, CASE WHEN lx.wt_elsewhere THEN 'waiting-treatment' END], NULL)
+           FROM le JOIN lx USING (agb, pseudonym)`,
+        [runId],
+      );
+      lap('feedbackMs', t);
+
+      t = performance.now();
+      const cleaned = await this.cleanedWaits(c, runId);
+      lap('cleanedMs', t);
+
+      const counts = {
+        providers: used.length,
+        awaitingResend: awaiting.length,
+        entries: raw.national.entries,
+        distinctPeople: raw.national.distinctPeople,
+        peopleOnSeveralLists: raw.national.distinctPeople - raw.national.peopleOn['1'],
+        feedbackEntries: feedback.rowCount ?? 0,
+        cleanedCells: cleaned.cells,
+        flaggedCells: cleaned.flagged,
+      };
+      timings.totalMs = Math.round(performance.now() - t0);
+      await c.query(
+        `UPDATE ttp.run SET status = 'done', finished_at = now(), inputs_key = $2, key_version = $3, as_of = $4, inputs = $5, awaiting_resend = $6,
+                counts = $7, timings = $8, report = $9 WHERE id = $1`,
+        [...record, JSON.stringify(counts), JSON.stringify(timings), JSON.stringify(report)],
+      );
+      // Person-level outputs are kept for the newest run only: older feedback is deleted.
+      await c.query(`DELETE FROM ttp.run_feedback WHERE run_id <> $1`, [runId]);
+      await c.query('COMMIT');
+      this.logger.log({ msg: 'linkage run done', runId, ...counts, totalMs: timings.totalMs });
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      await c.query(`SELECT pg_advisory_unlock(hashtext($1))`, [RUN_LOCK]).catch(() => undefined);
+      await qr.release();
+    }
+  }
+
+  private async aggregates(c: PoolClient): Promise<RawAggregates> {
+    const on = (r: Record<string, number>) => ({ '1': r.on1, '2': r.on2, '3': r.on3, '4+': r.on4 });
+    const listCounts = `count(*) FILTER (WHERE pp.lists = 1)::int AS on1, count(*) FILTER (WHERE pp.lists = 2)::int AS on2,
+                        count(*) FILTER (WHERE pp.lists = 3)::int AS on3, count(*) FILTER (WHERE pp.lists >= 4)::int AS on4`;
+    const {
+      rows: [n],
+    } = await c.query(`SELECT (SELECT count(*)::int FROM le) AS entries, count(*)::int AS distinct, ${listCounts} FROM pp`);
+    const providers = await c.query(
+      `SELECT lp.agb, p.name, sum(lp.n)::int AS entries, count(*)::int AS distinct, count(lx.pseudonym)::int AS also
+         FROM lp LEFT JOIN lx USING (agb, pseudonym) LEFT JOIN provider p ON p.agb = lp.agb
+        GROUP BY lp.agb, p.name ORDER BY lp.agb`,
+    );
+    const by = (column: 'region' | 'dg') =>
+      c.query(
+        `WITH x AS (SELECT ${column} AS key, pseudonym, count(*)::int AS n FROM le GROUP BY ${column}, pseudonym)
+         SELECT key, sum(n)::int AS entries, count(*)::int AS distinct, ${listCounts} FROM x JOIN pp USING (pseudonym) GROUP BY key ORDER BY key`,
+      );
+    const regions = await by('region');
+    const groups = await by('dg');
+    const overlaps = await c.query(
+      `SELECT a.agb AS "agbA", b.agb AS "agbB", count(*)::int AS people
+         FROM lx a JOIN lx b ON a.pseudonym = b.pseudonym AND a.agb < b.agb
+        GROUP BY a.agb, b.agb ORDER BY people DESC, a.agb, b.agb LIMIT $1`,
+      [this.config.ttp.topOverlaps],
+    );
+    return {
+      national: { entries: n.entries, distinctPeople: n.distinct, peopleOn: on(n) },
+      providers: providers.rows.map((p) => ({ agb: p.agb, name: p.name, entries: p.entries, distinctPeople: p.distinct, alsoElsewhere: p.also })),
+      regions: regions.rows.map((r) => ({ key: r.key, entries: r.entries, distinctPeople: r.distinct, peopleOn: on(r) })),
+      diagnosisGroups: groups.rows.map((r) => ({ key: r.key, entries: r.entries, distinctPeople: r.distinct, peopleOn: on(r) })),
+      overlaps: overlaps.rows,
+    };
+  }
+
+  /**
+   * Cleaned waiting times per location and diagnosis group: a person counts once per stage there
+   * (with their longest wait, i.e. their earliest date); a person waiting for intake here who is
+   * already waiting for treatment at another provider — so in care elsewhere — is left out.
+   * Median and 80th percentile are nearest-rank (percentile_disc), in weeks to one decimal, next
+   * to the provider's declared figures; a difference of more than TTP_FLAG_WEEKS flags the cell.
+   */
+  private async cleanedWaits(c: PoolClient, runId: string): Promise<{ cells: number; flagged: number }> {
+    const res = await c.query(
+      `WITH person AS (
+         SELECT le.agb, le.location, le.dg, le.treat, le.pseudonym, max(le.days) AS days, count(*)::int AS n,
+                bool_or(NOT le.treat AND coalesce(lx.wt_elsewhere, false)) AS elsewhere
+           FROM le LEFT JOIN lx USING (agb, pseudonym)
+          GROUP BY le.agb, le.location, le.dg, le.treat, le.pseudonym
+       ), cell AS (
+         SELECT agb, location, dg, sum(n)::int AS entries,
+                count(*) FILTER (WHERE NOT treat AND NOT elsewhere)::int AS wi,
+                count(*) FILTER (WHERE treat)::int AS wt,
+                count(*) FILTER (WHERE elsewhere)::int AS left_out,
+                round(percentile_disc(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE NOT treat AND NOT elsewhere) / 7.0, 1) AS i50,
+                round(percentile_disc(0.8) WITHIN GROUP (ORDER BY days) FILTER (WHERE NOT treat AND NOT elsewhere) / 7.0, 1) AS i80,
+                round(percentile_disc(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE treat) / 7.0, 1) AS t50,
+                round(percentile_disc(0.8) WITHIN GROUP (ORDER BY days) FILTER (WHERE treat) / 7.0, 1) AS t80
+           FROM person GROUP BY agb, location, dg
+       )
+       INSERT INTO ttp.run_cleaned_wait (run_id, agb, location, diagnosis_group, entries, waiting_intake, waiting_treatment, left_out,
+              intake_median_weeks, intake_p80_weeks, treatment_median_weeks, treatment_p80_weeks,
+              declared_month, declared_aanmeld_weeks, declared_behandel_weeks, flagged)
+       SELECT $1, cell.agb, cell.location, cell.dg, cell.entries, cell.wi, cell.wt, cell.left_out, cell.i50, cell.i80, cell.t50, cell.t80,
+              w.month, w.aanmeld_weeks, w.behandel_weeks,
+              coalesce(abs(w.aanmeld_weeks - cell.i50) > $2, false) OR coalesce(abs(w.behandel_weeks - cell.t50) > $2, false)
+         FROM cell
+         LEFT JOIN provider_location l ON l.agb = cell.agb AND l.code = cell.location
+         LEFT JOIN wait_time_current w ON w.location_id = l.id AND w.diagnosis_group = cell.dg
+       RETURNING flagged`,
+      [runId, this.config.ttp.flagWeeks],
+    );
+    return { cells: res.rowCount ?? 0, flagged: res.rows.filter((r) => r.flagged).length };
+  }
+}
