@@ -5,6 +5,8 @@
  *   migration:generate Name                                                  draft a migration from entity changes
  *   db:create                                                                create the database if missing
  *   seed:demo                                                                load synthetic demo referrals
+ *   generate:snapshots --entries N --providers P --dup-rate R [--pre-share S] [--repeat-rate Q] [--seed X] [--out DIR]
+ *                                                                            write synthetic TTP snapshots and their ground truth
  * Exit codes: 0 success, 2 usage error, 78 bad configuration, 1 anything else.
  */
 import 'reflect-metadata';
@@ -12,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
+import { generateSnapshots, readGenerateFlags } from './generate-snapshots';
 import { seedDemo } from './seed-demo';
 
 class UsageError extends Error {}
@@ -97,6 +100,11 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
   async 'seed:demo'() {
     await seedDemo(loadConfigOrExit());
+  },
+  async 'generate:snapshots'(args) {
+    const options = readGenerateFlags(parseFlags(args));
+    if (typeof options === 'string') throw new UsageError(options);
+    console.log(generateSnapshots(options, loadConfigOrExit().ttp.stage1Key));
   },
 };
 
