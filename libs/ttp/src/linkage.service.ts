@@ -9,15 +9,19 @@
  * Runs are idempotent: the inputs (the snapshots used, the key version, the registry version for
  * regions and declared figures, and the settings) give a key, and a run over inputs that an
  * earlier run already linked points at that run (same_as) instead of computing again.
- * One run at a time (an advisory lock). The linking itself is set-based SQL over
- * temporary tables; the report is assembled and suppressed in buildInsurerReport.
+ * One run at a time (an advisory lock). The entries stream out of Postgres (COPY) into the
+ * in-memory linkage (linkage-compute.ts); the report is assembled and suppressed in
+ * buildInsurerReport; feedback goes back with COPY.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { PoolClient } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, QUEUE_NAMES, QueueService } from '@app/platform';
-import { buildInsurerReport, RawAggregates } from './insurer-report';
+import { buildInsurerReport } from './insurer-report';
+import { CleanedCell, Linkage } from './linkage-compute';
 
 /** Bump when the linkage rules change, so the same snapshots are linked again. */
 const LINKAGE_RULES = 'linkage/v1';
@@ -216,61 +220,65 @@ export class LinkageService {
         return;
       }
 
+      // Every entry of the snapshots used, streamed out (COPY) into the in-memory linkage, with its
+      // region and how long it has waited so far on its snapshot's date (for intake: since
+      // registration; for treatment: since intake).
       let t = performance.now();
-      await c.query(`SET LOCAL work_mem = '256MB'`);
-      // Every entry of the snapshots used, with its region and how long it has waited so far
-      // (for intake: since registration; for treatment: since intake) on its snapshot's date.
-      await c.query(
-        `CREATE TEMP TABLE le ON COMMIT DROP AS
-         SELECT s.agb, e.client_ref, e.pseudonym, e.location, e.diagnosis_group AS dg, e.stage = 'waiting-treatment' AS treat,
-                CASE WHEN e.stage = 'waiting-treatment' THEN s.as_of - e.intake_on ELSE s.as_of - e.registered_on END AS days,
-                coalesce(l.region, 'onbekend') AS region
-           FROM ttp.snapshot_entry e
-           JOIN ttp.snapshot s ON s.id = e.snapshot_id
-           LEFT JOIN provider_location l ON l.agb = s.agb AND l.code = e.location
-          WHERE e.snapshot_id = ANY($1::uuid[])`,
-        [used.map((i) => i.snapshotId)],
+      const linkage = new Linkage();
+      const out = c.query(
+        copyTo(
+          `COPY (SELECT s.agb, e.client_ref, e.pseudonym, e.location, e.diagnosis_group, e.stage = 'waiting-treatment',
+                        CASE WHEN e.stage = 'waiting-treatment' THEN s.as_of - e.intake_on ELSE s.as_of - e.registered_on END,
+                        coalesce(l.region, 'onbekend')
+                   FROM ttp.snapshot_entry e
+                   JOIN ttp.snapshot s ON s.id = e.snapshot_id
+                   LEFT JOIN provider_location l ON l.agb = s.agb AND l.code = e.location
+                  WHERE e.snapshot_id IN (${used.map((i) => `'${i.snapshotId}'`).join(',') || 'NULL'})) TO STDOUT`,
+        ),
       );
+      let rest = '';
+      for await (const chunk of out as AsyncIterable<Buffer>) {
+        const text = rest + chunk.toString('latin1');
+        let from = 0;
+        for (let nl = text.indexOf('\n'); nl >= 0; from = nl + 1, nl = text.indexOf('\n', from)) {
+          const f = text.slice(from, nl).split('\t');
+          linkage.add({ agb: f[0], clientRef: unescapeCopy(f[1]), pseudonym: f[2], location: unescapeCopy(f[3]), diagnosisGroup: f[4], treat: f[5] === 't', days: Number(f[6]), region: f[7] });
+        }
+        rest = text.slice(from);
+      }
       lap('entriesMs', t);
 
       t = performance.now();
-      // A person at a provider (lp), then a person (pp): on how many providers' lists, and at
-      // how many of them waiting for intake / for treatment.
-      await c.query(
-        `CREATE TEMP TABLE lp ON COMMIT DROP AS
-         SELECT pseudonym, agb, count(*)::int AS n, bool_or(NOT treat) AS wi, bool_or(treat) AS wt FROM le GROUP BY pseudonym, agb`,
-      );
-      await c.query(
-        `CREATE TEMP TABLE pp ON COMMIT DROP AS
-         SELECT pseudonym, count(*)::int AS lists, count(*) FILTER (WHERE wi)::int AS wi_lists, count(*) FILTER (WHERE wt)::int AS wt_lists
-           FROM lp GROUP BY pseudonym`,
-      );
-      // For each person at a provider: their lists elsewhere, and the stages they wait at elsewhere.
-      await c.query(
-        `CREATE TEMP TABLE lx ON COMMIT DROP AS
-         SELECT lp.agb, lp.pseudonym, pp.lists - 1 AS others, pp.wi_lists - lp.wi::int > 0 AS wi_elsewhere, pp.wt_lists - lp.wt::int > 0 AS wt_elsewhere
-           FROM lp JOIN pp USING (pseudonym) WHERE pp.lists > 1`,
-      );
-      await c.query(`ANALYZE lx`);
+      const { raw, feedback, cleaned } = linkage.compute(this.config.ttp.topOverlaps);
       lap('linkMs', t);
 
       t = performance.now();
-      const raw = await this.aggregates(c);
-      const report = buildInsurerReport(raw, { topOverlaps: this.config.ttp.topOverlaps });
+      const names = new Map<string, string>(
+        (await c.query(`SELECT agb, name FROM provider WHERE agb = ANY($1::bpchar[])`, [raw.providers.map((p) => p.agb)])).rows.map((r) => [r.agb, r.name]),
+      );
+      const report = buildInsurerReport({ ...raw, providers: raw.providers.map((p) => ({ ...p, name: names.get(p.agb) ?? null })) }, { topOverlaps: this.config.ttp.topOverlaps });
       lap('reportMs', t);
 
       t = performance.now();
-      const feedback = await c.query(
-        `INSERT INTO ttp.run_feedback (run_id, agb, client_ref, other_lists, other_stages)
-         SELECT $1, le.agb, le.client_ref, lx.others,
-                array_remove(ARRAY[CASE WHEN lx.wi_elsewhere THEN 'waiting-intake' END, CASE WHEN lx.wt_elsewhere THEN 'waiting-treatment' END], NULL)
-           FROM le JOIN lx USING (agb, pseudonym)`,
-        [runId],
-      );
+      const copy = c.query(copyFrom(`COPY ttp.run_feedback (run_id, agb, client_ref, other_lists, other_stages) FROM STDIN`));
+      const copied = new Promise<void>((resolve, reject) => {
+        copy.on('finish', resolve);
+        copy.on('error', reject);
+      });
+      let buffer = '';
+      for (const f of feedback) {
+        buffer += `${runId}\t${f.agb}\t${escapeCopy(f.clientRef)}\t${f.otherLists}\t{${f.otherStages.join(',')}}\n`;
+        if (buffer.length > 256 * 1024) {
+          if (!copy.write(buffer)) await once(copy, 'drain');
+          buffer = '';
+        }
+      }
+      copy.end(buffer);
+      await copied;
       lap('feedbackMs', t);
 
       t = performance.now();
-      const cleaned = await this.cleanedWaits(c, runId);
+      const flagged = await this.storeCleaned(c, runId, cleaned);
       lap('cleanedMs', t);
 
       const counts = {
@@ -279,9 +287,9 @@ export class LinkageService {
         entries: raw.national.entries,
         distinctPeople: raw.national.distinctPeople,
         peopleOnSeveralLists: raw.national.distinctPeople - raw.national.peopleOn['1'],
-        feedbackEntries: feedback.rowCount ?? 0,
-        cleanedCells: cleaned.cells,
-        flaggedCells: cleaned.flagged,
+        feedbackEntries: feedback.length,
+        cleanedCells: cleaned.length,
+        flaggedCells: flagged,
       };
       timings.totalMs = Math.round(performance.now() - t0);
       await c.query(
@@ -302,77 +310,48 @@ export class LinkageService {
     }
   }
 
-  private async aggregates(c: PoolClient): Promise<RawAggregates> {
-    const on = (r: Record<string, number>) => ({ '1': r.on1, '2': r.on2, '3': r.on3, '4+': r.on4 });
-    const listCounts = `count(*) FILTER (WHERE pp.lists = 1)::int AS on1, count(*) FILTER (WHERE pp.lists = 2)::int AS on2,
-                        count(*) FILTER (WHERE pp.lists = 3)::int AS on3, count(*) FILTER (WHERE pp.lists >= 4)::int AS on4`;
-    const {
-      rows: [n],
-    } = await c.query(`SELECT (SELECT count(*)::int FROM le) AS entries, count(*)::int AS distinct, ${listCounts} FROM pp`);
-    const providers = await c.query(
-      `SELECT lp.agb, p.name, sum(lp.n)::int AS entries, count(*)::int AS distinct, count(lx.pseudonym)::int AS also
-         FROM lp LEFT JOIN lx USING (agb, pseudonym) LEFT JOIN provider p ON p.agb = lp.agb
-        GROUP BY lp.agb, p.name ORDER BY lp.agb`,
-    );
-    const by = (column: 'region' | 'dg') =>
-      c.query(
-        `WITH x AS (SELECT ${column} AS key, pseudonym, count(*)::int AS n FROM le GROUP BY ${column}, pseudonym)
-         SELECT key, sum(n)::int AS entries, count(*)::int AS distinct, ${listCounts} FROM x JOIN pp USING (pseudonym) GROUP BY key ORDER BY key`,
-      );
-    const regions = await by('region');
-    const groups = await by('dg');
-    const overlaps = await c.query(
-      `SELECT a.agb AS "agbA", b.agb AS "agbB", count(*)::int AS people
-         FROM lx a JOIN lx b ON a.pseudonym = b.pseudonym AND a.agb < b.agb
-        GROUP BY a.agb, b.agb ORDER BY people DESC, a.agb, b.agb LIMIT $1`,
-      [this.config.ttp.topOverlaps],
-    );
-    return {
-      national: { entries: n.entries, distinctPeople: n.distinct, peopleOn: on(n) },
-      providers: providers.rows.map((p) => ({ agb: p.agb, name: p.name, entries: p.entries, distinctPeople: p.distinct, alsoElsewhere: p.also })),
-      regions: regions.rows.map((r) => ({ key: r.key, entries: r.entries, distinctPeople: r.distinct, peopleOn: on(r) })),
-      diagnosisGroups: groups.rows.map((r) => ({ key: r.key, entries: r.entries, distinctPeople: r.distinct, peopleOn: on(r) })),
-      overlaps: overlaps.rows,
-    };
-  }
-
   /**
-   * Cleaned waiting times per location and diagnosis group: a person counts once per stage there
-   * (with their longest wait, i.e. their earliest date); a person waiting for intake here who is
-   * already waiting for treatment at another provider — so in care elsewhere — is left out.
-   * Median and 80th percentile are nearest-rank (percentile_disc), in weeks to one decimal, next
-   * to the provider's declared figures; a difference of more than TTP_FLAG_WEEKS flags the cell.
+   * Stores the cleaned waiting times next to the provider's declared figures (current, from the
+   * registry); a cell whose declared wait differs from the measured median by more than
+   * TTP_FLAG_WEEKS (either stage) is flagged. Returns how many were flagged.
    */
-  private async cleanedWaits(c: PoolClient, runId: string): Promise<{ cells: number; flagged: number }> {
+  private async storeCleaned(c: PoolClient, runId: string, cells: CleanedCell[]): Promise<number> {
     const res = await c.query(
-      `WITH person AS (
-         SELECT le.agb, le.location, le.dg, le.treat, le.pseudonym, max(le.days) AS days, count(*)::int AS n,
-                bool_or(NOT le.treat AND coalesce(lx.wt_elsewhere, false)) AS elsewhere
-           FROM le LEFT JOIN lx USING (agb, pseudonym)
-          GROUP BY le.agb, le.location, le.dg, le.treat, le.pseudonym
-       ), cell AS (
-         SELECT agb, location, dg, sum(n)::int AS entries,
-                count(*) FILTER (WHERE NOT treat AND NOT elsewhere)::int AS wi,
-                count(*) FILTER (WHERE treat)::int AS wt,
-                count(*) FILTER (WHERE elsewhere)::int AS left_out,
-                round(percentile_disc(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE NOT treat AND NOT elsewhere) / 7.0, 1) AS i50,
-                round(percentile_disc(0.8) WITHIN GROUP (ORDER BY days) FILTER (WHERE NOT treat AND NOT elsewhere) / 7.0, 1) AS i80,
-                round(percentile_disc(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE treat) / 7.0, 1) AS t50,
-                round(percentile_disc(0.8) WITHIN GROUP (ORDER BY days) FILTER (WHERE treat) / 7.0, 1) AS t80
-           FROM person GROUP BY agb, location, dg
-       )
-       INSERT INTO ttp.run_cleaned_wait (run_id, agb, location, diagnosis_group, entries, waiting_intake, waiting_treatment, left_out,
+      `INSERT INTO ttp.run_cleaned_wait (run_id, agb, location, diagnosis_group, entries, waiting_intake, waiting_treatment, left_out,
               intake_median_weeks, intake_p80_weeks, treatment_median_weeks, treatment_p80_weeks,
               declared_month, declared_aanmeld_weeks, declared_behandel_weeks, flagged)
-       SELECT $1, cell.agb, cell.location, cell.dg, cell.entries, cell.wi, cell.wt, cell.left_out, cell.i50, cell.i80, cell.t50, cell.t80,
+       SELECT $1, x.agb, x.location, x.dg, x.entries, x.wi, x.wt, x.left_out, x.i50, x.i80, x.t50, x.t80,
               w.month, w.aanmeld_weeks, w.behandel_weeks,
-              coalesce(abs(w.aanmeld_weeks - cell.i50) > $2, false) OR coalesce(abs(w.behandel_weeks - cell.t50) > $2, false)
-         FROM cell
-         LEFT JOIN provider_location l ON l.agb = cell.agb AND l.code = cell.location
-         LEFT JOIN wait_time_current w ON w.location_id = l.id AND w.diagnosis_group = cell.dg
+              coalesce(abs(w.aanmeld_weeks - x.i50) > $3, false) OR coalesce(abs(w.behandel_weeks - x.t50) > $3, false)
+         FROM jsonb_to_recordset($2::jsonb) AS x(agb text, location text, dg text, entries int, wi int, wt int, left_out int,
+              i50 numeric, i80 numeric, t50 numeric, t80 numeric)
+         LEFT JOIN provider_location l ON l.agb = x.agb::bpchar AND l.code = x.location
+         LEFT JOIN wait_time_current w ON w.location_id = l.id AND w.diagnosis_group = x.dg
        RETURNING flagged`,
-      [runId, this.config.ttp.flagWeeks],
+      [
+        runId,
+        JSON.stringify(
+          cells.map((x) => ({
+            agb: x.agb,
+            location: x.location,
+            dg: x.diagnosisGroup,
+            entries: x.entries,
+            wi: x.waitingIntake,
+            wt: x.waitingTreatment,
+            left_out: x.leftOut,
+            i50: x.intake.median,
+            i80: x.intake.p80,
+            t50: x.treatment.median,
+            t80: x.treatment.p80,
+          })),
+        ),
+        this.config.ttp.flagWeeks,
+      ],
     );
-    return { cells: res.rowCount ?? 0, flagged: res.rows.filter((r) => r.flagged).length };
+    return res.rows.filter((r) => r.flagged).length;
   }
 }
+
+/** COPY text format: only a backslash can need escaping in our checked values (printable ASCII, no spaces). */
+const escapeCopy = (v: string) => (v.includes('\\') ? v.replace(/\\/g, '\\\\') : v);
+const unescapeCopy = (v: string) => (v.includes('\\') ? v.replace(/\\(.)/g, '$1') : v);
