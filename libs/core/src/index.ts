@@ -11,3 +11,4 @@ export * from './wait-figures';
 export * from './working-days';
 export * from './pseudonym';
 export * from './suppression';
+export * from './random';

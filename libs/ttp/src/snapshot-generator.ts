@@ -24,7 +24,7 @@
  * - a share `preShare` of the providers sends stage-1 pre-pseudonyms, the others BSNs;
  * - every person has their own synthetic BSN (elfproef-valid; never shared by two people).
  */
-import { isIsoDate, stage1Pseudonymiser, syntheticBsn } from '@app/core';
+import { isIsoDate, SeededRandom, stage1Pseudonymiser, syntheticBsn } from '@app/core';
 import { SNAPSHOT_COLUMNS } from './snapshot-entry';
 
 /** A location as the registry has it (DemoLocation fits). */
@@ -226,31 +226,7 @@ const BSN_SPAN = 9_000_000;
 const BSN_MULT = 7_654_321;
 
 // ---------------------------------------------------------------------------------------------
-// Randomness: mulberry32, seeded, as in the demo registry.
-
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (Math.imul(Math.trunc(seed) ^ 0x9e3779b9, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-}
+// Randomness: SeededRandom of the core (mulberry32), as in the demo registry.
 
 /** Weighted sampling with updates, O(log n): the weights are the providers' remaining room. */
 class Fenwick {
@@ -278,7 +254,7 @@ class Fenwick {
     }
     return pos;
   }
-  pick(rng: Rng): number {
+  pick(rng: SeededRandom): number {
     return this.find(Math.floor(rng.next() * this.total));
   }
 }
@@ -328,7 +304,7 @@ export function planSnapshots(opts: SnapshotPlanOptions): SnapshotPlan {
   check(Number.isFinite(seed), `seed must be a number, got ${seed}`);
   check(dupRate === 0 || P >= 2, 'a dupRate above 0 needs at least 2 providers');
   const stage1 = stage1Pseudonymiser(opts.stage1Key);
-  const rng = new Rng(seed);
+  const rng = new SeededRandom(seed);
 
   // Providers and their usable locations, in registry order.
   const provIndex = new Map<string, number>();

@@ -10,7 +10,7 @@
  * The loader inserts it in one multi-row statement and is idempotent: providers that
  * already exist are skipped with everything that hangs off them.
  */
-import { DIAGNOSIS_GROUP_CODES, DiagnosisGroup, isIsoDate, RegionCode, WAITING_LIST_REGIONS } from '@app/core';
+import { DIAGNOSIS_GROUP_CODES, DiagnosisGroup, isIsoDate, RegionCode, SeededRandom, WAITING_LIST_REGIONS } from '@app/core';
 
 export interface DemoProvider {
   agb: string;
@@ -181,55 +181,7 @@ const PRACTICE_LOCATIONS: [number, number][] = [[1, 30], [2, 40], [3, 20], [4, 1
 const DISTRICTS = ['Centrum', 'Noord', 'Zuid', 'Oost', 'West'];
 
 // ---------------------------------------------------------------------------------------------
-// Randomness: mulberry32, seeded. Deterministic across platforms (32-bit integer arithmetic).
-
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    // Spread small seeds (1, 2, 3 …) over the state space.
-    this.s = (Math.imul(Math.trunc(seed) ^ 0x9e3779b9, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)];
-  }
-  weighted<T>(xs: readonly T[], weight: (x: T) => number): T {
-    const total = xs.reduce((s, x) => s + weight(x), 0);
-    let r = this.next() * total;
-    for (const x of xs) {
-      r -= weight(x);
-      if (r < 0) return x;
-    }
-    return xs[xs.length - 1];
-  }
-  /** Standard normal (Box–Muller). */
-  normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  logNormal(sigma: number): number {
-    return Math.exp(sigma * this.normal());
-  }
-  shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  }
-}
+// Randomness: SeededRandom of the core (mulberry32), so the same seed gives the same data everywhere.
 
 // ---------------------------------------------------------------------------------------------
 // Dates.
@@ -256,8 +208,8 @@ export function generateDemoRegistry(options: DemoRegistryOptions): DemoRegistry
   if (!Number.isFinite(seed)) throw new Error(`seed must be a number, got ${seed}`);
 
   // Separate streams, so that e.g. changing a word list does not reshuffle the waiting times.
-  const structure = new Rng(seed);
-  const figures = new Rng(seed * 7919 + 17);
+  const structure = new SeededRandom(seed);
+  const figures = new SeededRandom(seed * 7919 + 17);
   const thisMonth = monthIndex(today);
   const thisYear = Number(today.slice(0, 4));
 
@@ -370,7 +322,7 @@ export function generateDemoRegistry(options: DemoRegistryOptions): DemoRegistry
  * Each provider's home region: every region once (when there are 31 providers or more), the rest
  * shared out by region size (largest remainder, so big regions reliably get more), in random order.
  */
-function homeRegions(rng: Rng, count: number): RegionCode[] {
+function homeRegions(rng: SeededRandom, count: number): RegionCode[] {
   const homes: RegionCode[] = rng.shuffle([...REGION_CODES]).slice(0, Math.min(count, REGION_CODES.length));
   const extra = count - homes.length;
   const total = REGION_CODES.reduce((s, r) => s + GEOGRAPHY[r].weight, 0);
@@ -396,7 +348,7 @@ function wait(agb: string, locationCode: string, diagnosisGroup: DiagnosisGroup,
   };
 }
 
-function uniqueAgb(rng: Rng, prefix: string, used: Set<string>): string {
+function uniqueAgb(rng: SeededRandom, prefix: string, used: Set<string>): string {
   for (;;) {
     const agb = prefix + String(rng.int(0, 999_999)).padStart(6, '0');
     if (!used.has(agb)) {
@@ -406,7 +358,7 @@ function uniqueAgb(rng: Rng, prefix: string, used: Set<string>): string {
   }
 }
 
-function uniqueName(rng: Rng, institution: boolean, municipality: string, used: Set<string>): string {
+function uniqueName(rng: SeededRandom, institution: boolean, municipality: string, used: Set<string>): string {
   let base: string;
   if (institution) {
     const style = rng.int(0, 3);
@@ -437,7 +389,7 @@ function uniqueName(rng: Rng, institution: boolean, municipality: string, used: 
   return name;
 }
 
-function uniquePostcode(rng: Rng, place: Place, used: Set<string>): string {
+function uniquePostcode(rng: SeededRandom, place: Place, used: Set<string>): string {
   for (;;) {
     const letters = String.fromCharCode(65 + rng.int(0, 25), 65 + rng.int(0, 25));
     // SA, SD and SS are not used in Dutch postcodes.
@@ -451,14 +403,14 @@ function uniquePostcode(rng: Rng, place: Place, used: Set<string>): string {
 }
 
 /** A region near `home`: the region list runs roughly north to south, so neighbours in it are near. */
-function neighbour(rng: Rng, home: RegionCode): RegionCode {
+function neighbour(rng: SeededRandom, home: RegionCode): RegionCode {
   const i = REGION_CODES.indexOf(home);
   const j = clamp(i + rng.pick([-2, -1, 1, 2]), 0, REGION_CODES.length - 1);
   return REGION_CODES[j === i ? (i === 0 ? 1 : i - 1) : j];
 }
 
 /** k distinct items, drawn with probability proportional to weight; returned in the list's order. */
-function weightedSample<T>(rng: Rng, xs: readonly T[], weight: (x: T) => number, k: number): T[] {
+function weightedSample<T>(rng: SeededRandom, xs: readonly T[], weight: (x: T) => number, k: number): T[] {
   const chosen = new Set<T>();
   while (chosen.size < Math.min(k, xs.length)) {
     chosen.add(rng.weighted(xs.filter((x) => !chosen.has(x)), weight));
