@@ -53,6 +53,36 @@ async function waitReady(timeoutMs = 60000) {
   throw new Error(`the API did not become ready at ${base} within ${timeoutMs / 1000} s`);
 }
 
+/**
+ * Synthetic waiting-list snapshots of 60 demo providers (6,000 entries, a fifth of the people on
+ * several lists), uploaded as each provider would, and a linkage run started as the TTP operator.
+ * Same day, same snapshots; uploading them again only replaces them.
+ */
+let ttpAgb = '';
+async function seedTtp() {
+  const { amsterdamDate } = require(join(root, 'dist/libs/core/src/index.js'));
+  const { loadConfig, TokenService } = require(join(root, 'dist/libs/platform/src/index.js'));
+  const { planSnapshots, snapshotCsv } = require(join(root, 'dist/libs/ttp/src/index.js'));
+  const { generateDemoRegistry } = require(join(root, 'dist/libs/waitlists/src/index.js'));
+  const config = loadConfig(process.env);
+  const tokens = new TokenService(config.jwt);
+  const today = amsterdamDate(new Date());
+  const registry = generateDemoRegistry({ today, providers: 400 });
+  const plan = planSnapshots({ today, locations: registry.locations, entries: 6000, providers: 60, dupRate: 0.2, stage1Key: config.ttp.stage1Key });
+  for (const [i, p] of plan.providers.entries()) {
+    const res = await fetch(`${base}/v1/ttp/snapshots`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.mint({ role: 'provider', agb: p.agb })}`, 'content-type': 'text/csv' },
+      body: snapshotCsv(plan, i),
+    });
+    if (res.status !== 201) throw new Error(`snapshot of ${p.agb}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+  }
+  ttpAgb = plan.providers[0].agb;
+  const run = await fetch(`${base}/v1/ttp/runs`, { method: 'POST', headers: { authorization: `Bearer ${tokens.mint({ role: 'ttp-operator', subject: 'demo' })}` } });
+  if (run.status >= 300 && run.status !== 200) throw new Error(`linkage run: ${run.status}`);
+  return `${plan.providers.length} providers sent ${plan.entries.toLocaleString('en')} waiting-list entries; a linkage run is under way`;
+}
+
 (async () => {
   start('api', 'dist/apps/api/src/main.js');
   await waitReady();
@@ -60,6 +90,7 @@ async function waitReady(timeoutMs = 60000) {
   const seeded = execFileSync(node, [cli, 'seed:demo'], { cwd: root, encoding: 'utf8' });
   process.stdout.write(seeded);
   const example = /example referral for insurer 3311: (\S+)/.exec(seeded)?.[1];
+  const ttp = await seedTtp().catch((e) => `(the TTP demo could not be loaded: ${e.message})`);
   const tok = (args) => execFileSync(node, [cli, 'token', ...args], { cwd: root, encoding: 'utf8' }).trim();
   const mediator = tok(['--role', 'mediator', '--uzovi', '3311']);
   console.log(`
@@ -82,6 +113,14 @@ async function waitReady(timeoutMs = 60000) {
  The worklist (tasks appear within seconds, as the worker evaluates):
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/worklist/counts
    curl -s -H "Authorization: Bearer $TOKEN" -X POST ${base}/v1/worklist/claim-next
+
+ The TTP: ${ttp}
+   export OP=$(npm run -s token -- --role ttp-operator)
+   curl -s -H "Authorization: Bearer $OP" ${base}/v1/ttp/runs
+   curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/ttp/report          (add ?format=csv)
+   curl -s -H "Authorization: Bearer $TOKEN" "${base}/v1/ttp/cleaned-waits?diagnosisGroup=angst"
+   export PROV=$(npm run -s token -- --role provider --agb ${ttpAgb})
+   curl -s -H "Authorization: Bearer $PROV" ${base}/v1/ttp/feedback
 
  Send a referral (see README, "A walk through the API"):
    export RS=$(npm run -s token -- --role referral-service --uzovi 3311)
