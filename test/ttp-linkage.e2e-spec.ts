@@ -222,6 +222,17 @@ describe('three providers, a handful of people', () => {
     expect((await http(api.url, 'GET', '/v1/ttp/cleaned-waits?diagnosisGroup=nope', { token: mediator() })).body.details[0].field).toBe('diagnosisGroup');
   });
 
+  it('keeps no BSN anywhere in schema ttp, the run outputs included', async () => {
+    const { rows: tables } = await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'ttp'`);
+    expect(tables.map((t) => t.table_name).sort()).toEqual(['current_snapshot', 'run', 'run_cleaned_wait', 'run_feedback', 'snapshot', 'snapshot_entry']);
+    let text = '';
+    for (const { table_name } of tables) text += JSON.stringify((await db.query(`SELECT * FROM ttp."${table_name}"`)).rows);
+    for (const bsn of [X, Y, Z]) {
+      expect(text).not.toContain(bsn);
+      expect(text).not.toContain(stage1PrePseudonym(bsn, api.config.ttp.stage1Key));
+    }
+  });
+
   it('is idempotent: the same snapshots give the same run back, on demand or at night', async () => {
     const again = await http(api.url, 'POST', '/v1/ttp/runs', { token: operator() });
     expect(again.status).toBe(200);
