@@ -34,8 +34,8 @@ export class TtpLinkage1764200000000 implements MigrationInterface {
         CONSTRAINT "ck_ttp_run_status" CHECK ("status" IN ('queued', 'running', 'done', 'failed')),
         CONSTRAINT "ck_ttp_run_done" CHECK ("status" <> 'done' OR ("inputs_key" IS NOT NULL AND "finished_at" IS NOT NULL))
       )`);
-    // One computed run per set of inputs: a run over the same snapshots points at it (same_as).
-    await q.query(`CREATE UNIQUE INDEX "uq_ttp_run_inputs" ON "ttp"."run" ("inputs_key") WHERE "status" = 'done' AND "same_as" IS NULL`);
+    // A run over the inputs of the newest computed run points at it (same_as) instead of computing.
+    await q.query(`CREATE INDEX "ix_ttp_run_inputs" ON "ttp"."run" ("inputs_key") WHERE "status" = 'done' AND "same_as" IS NULL`);
     await q.query(`CREATE INDEX "ix_ttp_run_requested" ON "ttp"."run" ("requested_at" DESC)`);
 
     await q.query(`

@@ -278,6 +278,24 @@ describe('three providers, a handful of people', () => {
   });
 });
 
+describe('runs whose process or job went missing', () => {
+  it('are picked up by the worker timer: a queued run without a job is carried out, a running run without a process is marked failed', async () => {
+    const {
+      rows: [lost],
+    } = await db.query(`INSERT INTO ttp.run (trigger, requested_by, requested_at) VALUES ('on-demand', 'ttp-op-1', now() - interval '2 minutes') RETURNING id`);
+    const {
+      rows: [orphan],
+    } = await db.query(`INSERT INTO ttp.run (trigger, requested_by, status, started_at) VALUES ('on-demand', 'ttp-op-1', 'running', now()) RETURNING id`);
+    const states = await waitFor(async () => {
+      const { rows } = await db.query(`SELECT id, status, same_as, error FROM ttp.run WHERE id = ANY($1::uuid[])`, [[lost.id, orphan.id]]);
+      const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+      return byId[lost.id].status === 'done' && byId[orphan.id].status === 'failed' ? byId : undefined;
+    });
+    expect(states[lost.id].same_as).not.toBeNull(); // nothing changed since the last run
+    expect(states[orphan.id].error).toMatch(/interrupted/);
+  });
+});
+
 describe('the nightly run', () => {
   it('is a BullMQ job scheduler on the configured cron in Europe/Amsterdam time, and makes runs by itself', async () => {
     const nightlyWorker = await startWorker({ ...env, TTP_LINKAGE_CRON: '*/2 * * * * *' });

@@ -7,8 +7,8 @@
  * Only snapshots pseudonymised under the current key version take part: after a key rotation the
  * others cannot be linked to them, and the run lists those providers as awaiting a re-send.
  * Runs are idempotent: the inputs (the snapshots used, the key version, the registry version for
- * regions and declared figures, and the settings) give a key, and a run over inputs that an
- * earlier run already linked points at that run (same_as) instead of computing again.
+ * regions and declared figures, and the settings) give a key, and a run over the inputs of the
+ * newest computed run points at that run (same_as) instead of computing again.
  * One run at a time (an advisory lock). The entries stream out of Postgres (COPY) into the
  * in-memory linkage (linkage-compute.ts); the report is assembled and suppressed in
  * buildInsurerReport; feedback goes back with COPY.
@@ -105,7 +105,10 @@ export class LinkageService {
    */
   async doneForCurrentInputs(): Promise<LinkageRun | null> {
     const key = this.inputsKey(await this.readInputs(this.db), await this.registryVersion(this.db));
-    const [row] = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ttp.run WHERE inputs_key = $1 AND status = 'done' AND same_as IS NULL`, [key.key]);
+    const [row] = await this.db.query(
+      `SELECT ${RUN_COLUMNS} FROM (SELECT * FROM ttp.run WHERE status = 'done' AND same_as IS NULL ORDER BY finished_at DESC, id LIMIT 1) newest WHERE inputs_key = $1`,
+      [key.key],
+    );
     return row ?? null;
   }
 
@@ -122,14 +125,12 @@ export class LinkageService {
 
   /** Carries out a queued run; a run someone else already took (or finished) is left alone. */
   async execute(runId: string): Promise<LinkageRun> {
-    const [claimed] = await this.db.query(`UPDATE ttp.run SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued' RETURNING id`, [runId]);
-    if (!claimed) return this.get(runId);
     try {
       await this.link(runId);
     } catch (e) {
       const message = (e as Error).message.slice(0, 500);
       this.logger.error({ msg: 'linkage run failed', runId, error: message });
-      await this.db.query(`UPDATE ttp.run SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [runId, message]);
+      await this.db.query(`UPDATE ttp.run SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1 AND status IN ('queued', 'running')`, [runId, message]);
     }
     return this.get(runId);
   }
@@ -201,14 +202,23 @@ export class LinkageService {
     const c = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
     // The lock is taken before the transaction: a REPEATABLE READ snapshot starts with its first
     // statement, and one taken while waiting for the lock would not see the run that held it.
+    // The run is claimed under the lock, so a run `running` while the lock is free is an orphan.
     await c.query(`SELECT pg_advisory_lock(hashtext($1))`, [RUN_LOCK]);
     try {
+      const claimed = await c.query(`UPDATE ttp.run SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued'`, [runId]);
+      if (claimed.rowCount === 0) return; // taken, or finished, by someone else
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       const { key, keyVersion, used, awaiting } = this.inputsKey(await this.readInputs(c), await this.registryVersion(c));
       const asOf = used.reduce((max, i) => (i.asOf > max ? i.asOf : max), '0000-00-00');
       const record = [runId, key, keyVersion, used.length ? asOf : null, JSON.stringify(used), JSON.stringify(awaiting)];
 
-      const { rows: before } = await c.query(`SELECT id, counts FROM ttp.run WHERE inputs_key = $1 AND status = 'done' AND same_as IS NULL`, [key]);
+      // Only the newest computed run still has its feedback (older feedback is deleted), so only
+      // its inputs are reused.
+      const { rows: before } = await c.query(
+        `SELECT id, counts FROM (SELECT id, counts, inputs_key FROM ttp.run WHERE status = 'done' AND same_as IS NULL ORDER BY finished_at DESC, id LIMIT 1) newest
+          WHERE inputs_key = $1`,
+        [key],
+      );
       if (before.length > 0) {
         await c.query(
           `UPDATE ttp.run SET status = 'done', finished_at = now(), inputs_key = $2, key_version = $3, as_of = $4, inputs = $5, awaiting_resend = $6,
@@ -225,6 +235,7 @@ export class LinkageService {
       // registration; for treatment: since intake).
       let t = performance.now();
       const linkage = new Linkage();
+      // COPY takes no parameters; the ids are uuids read from ttp.snapshot above.
       const out = c.query(
         copyTo(
           `COPY (SELECT s.agb, e.client_ref, e.pseudonym, e.location, e.diagnosis_group, e.stage = 'waiting-treatment',
