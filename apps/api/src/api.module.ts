@@ -6,6 +6,7 @@ import { ReferralsModule } from '@app/referrals';
 import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { WhoamiController } from './auth/whoami.controller';
+import { ConsentWithdrawalsController } from './intake/consent-withdrawals.controller';
 import { ReferralsController } from './intake/referrals.controller';
 import { EvaluationsController } from './mediation/evaluations.controller';
 import { NormsController } from './mediation/norms.controller';
@@ -24,7 +25,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule, TtpModule],
-      controllers: [ReferralsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController],
+      controllers: [ReferralsController, ConsentWithdrawalsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

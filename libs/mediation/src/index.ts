@@ -7,3 +7,5 @@ export * from './explain';
 export * from './mediation.module';
 export * from './worklist.dto';
 export * from './worklist.service';
+export * from './consent-withdrawal.service';
+export * from './consent-withdrawal.dto';

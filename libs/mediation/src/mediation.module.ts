@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ReferralsModule } from '@app/referrals';
 import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
+import { ConsentWithdrawalService } from './consent-withdrawal.service';
 import { EvaluationHistoryService } from './evaluation-history.service';
 import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
@@ -12,7 +13,7 @@ import { WorklistService } from './worklist.service';
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule, TtpModule],
-  providers: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
-  exports: [NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  providers: [ConsentWithdrawalService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  exports: [ConsentWithdrawalService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
 })
 export class MediationModule {}

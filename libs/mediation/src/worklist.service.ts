@@ -398,9 +398,10 @@ export class WorklistService {
     );
     if (rows.length === 0) throw new NotFoundException('No task with this id for your organisation');
     const t = rows[0];
-    const showBsn = t.assignee === caller.subject && t.status !== 'closed';
+    // After a consent withdrawal there is no BSN any more (the task is closed).
+    const showBsn = t.assignee === caller.subject && t.status !== 'closed' && t.bsn_ciphertext !== null;
     await this.db.query(`INSERT INTO task_access (task_id, uzovi, subject, role, bsn_shown) VALUES ($1, $2, $3, $4, $5)`, [id, t.uzovi, caller.subject, caller.role, showBsn]);
-    const bsn = this.vault.open({ keyId: t.bsn_key_id, ciphertext: t.bsn_ciphertext });
+    const bsn = t.bsn_ciphertext === null ? null : this.vault.open({ keyId: t.bsn_key_id, ciphertext: t.bsn_ciphertext });
     const events: any[] = await this.db.query(
       `SELECT type, actor, actor_role, at, details FROM task_event WHERE task_id = $1 ORDER BY id`,
       [id],
@@ -410,7 +411,7 @@ export class WorklistService {
       ...toSummary(t, amsterdamDate(new Date())),
       referral: {
         id: t.referral_id,
-        bsn: showBsn ? bsn : maskBsn(bsn),
+        bsn: bsn === null ? null : showBsn ? bsn : maskBsn(bsn),
         bsnMasked: !showBsn,
         verwijsdatum: t.verwijsdatum,
         klachtenprofiel: t.klachtenprofiel,

@@ -18,7 +18,7 @@ import type { ReferralViewDto } from './referral.view';
 
 export type IntakeResult =
   | { outcome: 'created' | 'duplicate'; referral: ReferralViewDto }
-  | { outcome: 'conflict'; messageId: string }
+  | { outcome: 'conflict'; messageId: string; withdrawn?: true }
   | { outcome: 'invalid'; errors: FieldErrorDto[] }
   | { outcome: 'forbidden'; errors: FieldErrorDto[] };
 
@@ -135,6 +135,8 @@ export class ReferralIntakeService {
         const s = sealed[i];
         const row = byKey.get(key(s.msg.uzovi, s.msg.messageId));
         if (row && row.content_fingerprint === s.fingerprint) results[i] = { outcome: 'duplicate', referral: this.view(s, row) };
+        // A message whose consent was withdrawn is not stored again, whatever it holds.
+        else if (row?.status === 'withdrawn') results[i] = { outcome: 'conflict', messageId: s.msg.messageId, withdrawn: true };
         else results[i] = { outcome: 'conflict', messageId: s.msg.messageId };
       }
     }
@@ -153,12 +155,13 @@ export class ReferralIntakeService {
               klachtenprofiel, dsm_code, agb, consent_id, consent_given_at, consent_scope, consent_channel,
               status, verdict, received_at, status_changed_at
          FROM referral
-        WHERE id = $1 AND uzovi = ANY($2::text[])
+        WHERE id = $1 AND uzovi = ANY($2::text[]) AND status <> 'withdrawn'
           AND EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = referral.id)`,
       [id, caller.uzovis],
     );
-    // Another tenant's referral, and one without a mediation task (in phase 1: everyone within
-    // the norm), are indistinguishable from a missing one: staff reach people only through tasks.
+    // Another tenant's referral, one without a mediation task (in phase 1: everyone within the
+    // norm) and one whose consent was withdrawn are indistinguishable from a missing one: staff
+    // reach people only through tasks, and only while the consent stands.
     if (rows.length === 0) throw new NotFoundException('No referral with this id and a mediation task for your organisation');
     const r = rows[0];
     const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });

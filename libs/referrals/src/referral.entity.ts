@@ -5,11 +5,13 @@
  */
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
-export const REFERRAL_STATUSES = ['pending', 'evaluated'] as const;
+export const REFERRAL_STATUSES = ['pending', 'evaluated', 'withdrawn'] as const;
 /**
  * pending: waiting for an evaluation — its first (after intake) or a re-evaluation (new figures,
  * a new norm set, a policy change, the daily sweep); the sweeper re-enqueues these.
  * evaluated: the latest evaluation is stored; `verdict` holds its outcome.
+ * withdrawn: consent was withdrawn; the BSN and everything derived from it are erased, and only
+ * what anonymous counts need remains.
  */
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 export const PENDING_REASONS = ['intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual'] as const;
@@ -17,7 +19,15 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
 
 @Entity({ name: 'referral' })
 @Unique('uq_referral_uzovi_message_id', ['uzovi', 'messageId'])
-@Check('ck_referral_status', `"status" IN ('pending', 'evaluated')`)
+@Check('ck_referral_status', `"status" IN ('pending', 'evaluated', 'withdrawn')`)
+@Check(
+  'ck_referral_withdrawn_erased',
+  `CASE WHEN "status" = 'withdrawn'
+              THEN "bsn_ciphertext" IS NULL AND "bsn_key_id" IS NULL AND "bsn_blind_index" IS NULL AND "content_fingerprint" IS NULL
+                   AND "dsm_code" IS NULL AND "withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL
+              ELSE "bsn_ciphertext" IS NOT NULL AND "bsn_key_id" IS NOT NULL AND "bsn_blind_index" IS NOT NULL AND "content_fingerprint" IS NOT NULL
+                   AND "withdrawn_at" IS NULL AND "withdrawn_by" IS NULL END`,
+)
 @Check('ck_referral_verdict', `"verdict" IN ('above-norm', 'within-norm', 'no-data')`)
 @Check('ck_referral_pending_reason', `"pending_reason" IN ('intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual')`)
 @Check('ck_referral_uzovi', `"uzovi" ~ '^[0-9]{4}$'`)
@@ -35,19 +45,20 @@ export class ReferralEntity {
   @Column({ name: 'message_id', type: 'varchar', length: 128 })
   messageId: string;
 
-  /** Keyed hash of the message's canonical content: same id + same content = re-delivery. */
-  @Column({ name: 'content_fingerprint', type: 'char', length: 64 })
-  contentFingerprint: string;
+  /** Keyed hash of the message's canonical content: same id + same content = re-delivery. Erased on withdrawal. */
+  @Column({ name: 'content_fingerprint', type: 'char', length: 64, nullable: true })
+  contentFingerprint: string | null;
 
-  @Column({ name: 'bsn_ciphertext', type: 'bytea' })
-  bsnCiphertext: Buffer;
+  /** Erased (null) when consent is withdrawn, as are the key id and the blind index. */
+  @Column({ name: 'bsn_ciphertext', type: 'bytea', nullable: true })
+  bsnCiphertext: Buffer | null;
 
-  @Column({ name: 'bsn_key_id', type: 'varchar', length: 32 })
-  bsnKeyId: string;
+  @Column({ name: 'bsn_key_id', type: 'varchar', length: 32, nullable: true })
+  bsnKeyId: string | null;
 
   @Index('ix_referral_bsn_blind_index')
-  @Column({ name: 'bsn_blind_index', type: 'char', length: 64 })
-  bsnBlindIndex: string;
+  @Column({ name: 'bsn_blind_index', type: 'char', length: 64, nullable: true })
+  bsnBlindIndex: string | null;
 
   @Column({ type: 'date' })
   verwijsdatum: string;
@@ -95,4 +106,11 @@ export class ReferralEntity {
 
   @Column({ name: 'evaluated_at', type: 'timestamptz', nullable: true })
   evaluatedAt: Date | null;
+
+  @Column({ name: 'withdrawn_at', type: 'timestamptz', nullable: true })
+  withdrawnAt: Date | null;
+
+  /** Subject of the token that withdrew the consent. */
+  @Column({ name: 'withdrawn_by', type: 'varchar', length: 128, nullable: true })
+  withdrawnBy: string | null;
 }

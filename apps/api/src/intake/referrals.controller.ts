@@ -17,6 +17,10 @@ import { ReferralIntakeService, ReferralMessageDto, ReferralViewDto } from '@app
 import { BatchItemResultDto, BatchResponseDto, ReferralBatchDto } from './referral-batch.dto';
 
 const STATUS = { created: 201, duplicate: 200, conflict: 409, invalid: 400, forbidden: 403 } as const;
+const CONFLICT_REASON = {
+  content: 'is already used for a different referral message',
+  withdrawn: 'belongs to a referral whose consent was withdrawn',
+};
 
 @ApiTags('referrals')
 @ApiBadRequestResponse({ description: 'Invalid body; `details` names each field and the reason', type: ErrorResponseDto })
@@ -36,15 +40,16 @@ export class ReferralsController {
   })
   @ApiCreatedResponse({ type: ReferralViewDto, description: 'Stored; evaluation is queued' })
   @ApiOkResponse({ type: ReferralViewDto, description: 'Re-delivery of a message already stored' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'messageId already used with different content' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'messageId already used with different content, or its consent was withdrawn' })
   async deliver(@Body() body: ReferralMessageDto, @CurrentPrincipal() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
     this.intake.assertTenant(body, caller);
     const [result] = await this.intake.store([body], caller);
     if (result.outcome === 'conflict') {
-      throw new ConflictException({
-        message: 'This messageId was already delivered with different content',
-        details: [{ field: 'messageId', reason: 'is already used for a different referral message' }],
-      });
+      throw new ConflictException(
+        result.withdrawn
+          ? { message: 'Consent for this message was withdrawn; it is not stored again', details: [{ field: 'messageId', reason: CONFLICT_REASON.withdrawn }] }
+          : { message: 'This messageId was already delivered with different content', details: [{ field: 'messageId', reason: CONFLICT_REASON.content }] },
+      );
     }
     if (result.outcome !== 'created' && result.outcome !== 'duplicate') throw new Error('unexpected intake outcome');
     void reply.status(STATUS[result.outcome]);
@@ -88,7 +93,7 @@ export class ReferralsController {
         outcome: r.outcome,
         status: STATUS[r.outcome],
         referralId: 'referral' in r ? r.referral.id : undefined,
-        errors: r.outcome === 'conflict' ? [{ field: 'messageId', reason: 'is already used for a different referral message' }] : undefined,
+        errors: r.outcome === 'conflict' ? [{ field: 'messageId', reason: r.withdrawn ? CONFLICT_REASON.withdrawn : CONFLICT_REASON.content }] : undefined,
       };
     });
     const summary = { created: 0, duplicate: 0, conflict: 0, invalid: 0, forbidden: 0 };

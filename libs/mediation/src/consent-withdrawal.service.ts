@@ -1,0 +1,86 @@
+/**
+ * Consent withdrawal: the patient takes back the consent a referral was forwarded under — through
+ * the referral service, or through the insurer on the patient's request. In one transaction the
+ * referral becomes `withdrawn` and its BSN ciphertext, key id, blind index, content fingerprint
+ * (a keyed hash over the BSN) and DSM code are erased (a check constraint makes withdrawn and
+ * erased one fact); its open mediation task is closed with outcome `consent-withdrawn`, with an
+ * event in the task's history. What remains — insurer, provider, diagnosis group, dates, verdicts —
+ * serves anonymous counts only. Queued evaluation jobs find the referral no longer pending and do
+ * nothing; re-evaluations only ever pick evaluated referrals. Idempotent: a repeat answers with
+ * the same withdrawal.
+ */
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Principal } from '@app/platform';
+
+export interface WithdrawalRequest {
+  referralId?: string;
+  messageId?: string;
+  /** Needed with messageId when the caller acts for more than one insurer. */
+  uzovi?: string;
+}
+
+export interface WithdrawalReceipt {
+  referralId: string;
+  messageId: string;
+  uzovi: string;
+  status: 'withdrawn';
+  withdrawnAt: string;
+  /** Tasks this withdrawal closed (0 on a repeat, or when there was no open task). */
+  tasksClosed: number;
+  /** The consent had been withdrawn before: nothing changed. */
+  alreadyWithdrawn: boolean;
+}
+
+@Injectable()
+export class ConsentWithdrawalService {
+  private readonly logger = new Logger(ConsentWithdrawalService.name);
+
+  constructor(private readonly db: DataSource) {}
+
+  async withdraw(request: WithdrawalRequest, caller: Principal): Promise<WithdrawalReceipt> {
+    return this.db.transaction(async (tx) => {
+      const byId = request.referralId !== undefined;
+      const [referral] = await tx.query(
+        `SELECT id, message_id, uzovi, status, withdrawn_at FROM referral
+          WHERE uzovi = ANY($1::bpchar[]) AND ${byId ? 'id = $2::uuid' : 'message_id = $2 AND ($3::bpchar IS NULL OR uzovi = $3::bpchar)'}
+          FOR UPDATE`,
+        byId ? [caller.uzovis, request.referralId] : [caller.uzovis, request.messageId, request.uzovi ?? null],
+      );
+      // Another insurer's referral is indistinguishable from a missing one.
+      if (!referral) throw new NotFoundException({ message: 'No referral with this id for your organisation', details: [{ field: byId ? 'referralId' : 'messageId', reason: 'no referral of your organisation has it' }] });
+      const receipt = (withdrawnAt: Date, tasksClosed: number, alreadyWithdrawn: boolean): WithdrawalReceipt => ({
+        referralId: referral.id,
+        messageId: referral.message_id,
+        uzovi: referral.uzovi,
+        status: 'withdrawn',
+        withdrawnAt: withdrawnAt.toISOString(),
+        tasksClosed,
+        alreadyWithdrawn,
+      });
+      if (referral.status === 'withdrawn') return receipt(referral.withdrawn_at, 0, true);
+
+      const [[erased]] = await tx.query(
+        `UPDATE referral SET status = 'withdrawn', withdrawn_at = now(), withdrawn_by = $2, status_changed_at = now(),
+                bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL
+          WHERE id = $1 RETURNING withdrawn_at`,
+        [referral.id, caller.subject],
+      );
+      // The statement is an INSERT (TypeORM answers it with the rows alone).
+      const closed: { task_id: string }[] = await tx.query(
+        `WITH closed AS (
+           UPDATE mediation_task SET status = 'closed', outcome = 'consent-withdrawn', outcome_details = NULL, closed_at = now(),
+                  assignee = NULL, last_activity_at = now(), version = version + 1
+            WHERE referral_id = $1 AND status <> 'closed'
+            RETURNING id, uzovi
+         )
+         INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
+         SELECT id, uzovi, 'outcome', $2, $3, '{"outcome": "consent-withdrawn"}'::jsonb FROM closed
+         RETURNING task_id`,
+        [referral.id, caller.subject, caller.role],
+      );
+      this.logger.log({ msg: 'consent withdrawn', referralId: referral.id, uzovi: referral.uzovi, by: caller.role, tasksClosed: closed.length });
+      return receipt(erased.withdrawn_at, closed.length, false);
+    });
+  }
+}
