@@ -7,6 +7,8 @@ import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { WhoamiController } from './auth/whoami.controller';
 import { ConsentWithdrawalsController } from './intake/consent-withdrawals.controller';
+import { ReactiveSearchController } from './intake/reactive-search.controller';
+import { AuditController } from './ops/audit.controller';
 import { ReferralsController } from './intake/referrals.controller';
 import { EvaluationsController } from './mediation/evaluations.controller';
 import { NormsController } from './mediation/norms.controller';
@@ -25,7 +27,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule, TtpModule],
-      controllers: [ReferralsController, ConsentWithdrawalsController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController],
+      controllers: [ReactiveSearchController, ReferralsController, ConsentWithdrawalsController, AuditController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

@@ -5,6 +5,7 @@
  *   migration:generate Name                                                  draft a migration from entity changes
  *   db:create                                                                create the database if missing
  *   seed:demo                                                                load synthetic demo referrals
+ *   audit:verify                                                             recompute the access log's hash chain (exit 1 when broken)
  *   generate:snapshots --entries N --providers P --dup-rate R [--pre-share S] [--repeat-rate Q] [--seed X] [--out DIR]
  *                                                                            write synthetic TTP snapshots and their ground truth
  * Exit codes: 0 success, 2 usage error, 78 bad configuration, 1 anything else.
@@ -13,7 +14,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAppDataSource } from '@app/migrations/data-source';
-import { ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
+import { AuditService, ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
 import { generateSnapshots, readGenerateFlags } from './generate-snapshots';
 import { seedDemo } from './seed-demo';
 
@@ -96,6 +97,16 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
         `import { MigrationInterface, QueryRunner } from 'typeorm';\n\n/** DRAFT generated from entity changes: review by hand, name constraints and indexes explicitly. */\nexport class ${name}${ts} implements MigrationInterface {\n  name = '${name}${ts}';\n\n  async up(q: QueryRunner): Promise<void> {\n${q(sql.upQueries)}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${q(sql.downQueries.reverse())}\n  }\n}\n`,
       );
       console.log(`wrote ${file}\nadd it to migrations/index.ts after review`);
+    });
+  },
+  async 'audit:verify'() {
+    await withDataSource(async (ds) => {
+      const result = await new AuditService(ds).verify();
+      if (result.brokenAt === null) console.log(`access log intact: ${result.entries} entries verified`);
+      else {
+        console.error(`access log BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.entries} entries before it verified)`);
+        process.exitCode = 1;
+      }
     });
   },
   async 'seed:demo'() {

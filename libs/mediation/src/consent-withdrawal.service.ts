@@ -11,7 +11,7 @@
  */
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Principal } from '@app/platform';
+import { AuditService, BsnVault, Principal } from '@app/platform';
 
 export interface WithdrawalRequest {
   referralId?: string;
@@ -36,19 +36,28 @@ export interface WithdrawalReceipt {
 export class ConsentWithdrawalService {
   private readonly logger = new Logger(ConsentWithdrawalService.name);
 
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly vault: BsnVault,
+    private readonly audit: AuditService,
+  ) {}
 
   async withdraw(request: WithdrawalRequest, caller: Principal): Promise<WithdrawalReceipt> {
     return this.db.transaction(async (tx) => {
       const byId = request.referralId !== undefined;
       const [referral] = await tx.query(
-        `SELECT id, message_id, uzovi, status, withdrawn_at FROM referral
+        `SELECT id, message_id, uzovi, status, withdrawn_at, bsn_ciphertext, bsn_key_id FROM referral
           WHERE uzovi = ANY($1::bpchar[]) AND ${byId ? 'id = $2::uuid' : 'message_id = $2 AND ($3::bpchar IS NULL OR uzovi = $3::bpchar)'}
           FOR UPDATE`,
         byId ? [caller.uzovis, request.referralId] : [caller.uzovis, request.messageId, request.uzovi ?? null],
       );
       // Another insurer's referral is indistinguishable from a missing one.
-      if (!referral) throw new NotFoundException({ message: 'No referral with this id for your organisation', details: [{ field: byId ? 'referralId' : 'messageId', reason: 'no referral of your organisation has it' }] });
+      if (!referral) {
+        await this.audit.record([
+          { actor: caller, personIndex: null, action: 'withdraw', resource: byId ? `referral/${request.referralId}` : 'referral/by-message-id', purpose: 'consent-withdrawal', outcome: 'refused' },
+        ]);
+        throw new NotFoundException({ message: 'No referral with this id for your organisation', details: [{ field: byId ? 'referralId' : 'messageId', reason: 'no referral of your organisation has it' }] });
+      }
       const receipt = (withdrawnAt: Date, tasksClosed: number, alreadyWithdrawn: boolean): WithdrawalReceipt => ({
         referralId: referral.id,
         messageId: referral.message_id,
@@ -60,6 +69,8 @@ export class ConsentWithdrawalService {
       });
       if (referral.status === 'withdrawn') return receipt(referral.withdrawn_at, 0, true);
 
+      // The person as the access log knows them, taken before the BSN is erased.
+      const personIndex = this.vault.auditIndex(this.vault.open({ keyId: referral.bsn_key_id, ciphertext: referral.bsn_ciphertext }));
       const [[erased]] = await tx.query(
         `UPDATE referral SET status = 'withdrawn', withdrawn_at = now(), withdrawn_by = $2, status_changed_at = now(),
                 bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL
@@ -78,6 +89,10 @@ export class ConsentWithdrawalService {
          SELECT id, uzovi, 'outcome', $2, $3, '{"outcome": "consent-withdrawn"}'::jsonb FROM closed
          RETURNING task_id`,
         [referral.id, caller.subject, caller.role],
+      );
+      await this.audit.record(
+        [{ actor: caller, personIndex, action: 'withdraw', resource: `referral/${referral.id}`, purpose: 'consent-withdrawal', outcome: 'allowed', details: { tasksClosed: closed.length } }],
+        tx,
       );
       this.logger.log({ msg: 'consent withdrawn', referralId: referral.id, uzovi: referral.uzovi, by: caller.role, tasksClosed: closed.length });
       return receipt(erased.withdrawn_at, closed.length, false);

@@ -9,3 +9,6 @@ export * from './worklist.dto';
 export * from './worklist.service';
 export * from './consent-withdrawal.service';
 export * from './consent-withdrawal.dto';
+export * from './reactive-search.service';
+export * from './reactive-search.dto';
+export * from './audit-search.dto';

@@ -3,6 +3,7 @@ import { ReferralsModule } from '@app/referrals';
 import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { ConsentWithdrawalService } from './consent-withdrawal.service';
+import { ReactiveSearchService } from './reactive-search.service';
 import { EvaluationHistoryService } from './evaluation-history.service';
 import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
@@ -13,7 +14,7 @@ import { WorklistService } from './worklist.service';
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule, TtpModule],
-  providers: [ConsentWithdrawalService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
-  exports: [ConsentWithdrawalService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  providers: [ConsentWithdrawalService, ReactiveSearchService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  exports: [ConsentWithdrawalService, ReactiveSearchService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
 })
 export class MediationModule {}

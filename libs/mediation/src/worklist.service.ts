@@ -8,7 +8,7 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import { DataSource, EntityManager } from 'typeorm';
 import { isUUID } from 'class-validator';
 import { amsterdamDate, isIsoDate, maskBsn } from '@app/core';
-import { APP_CONFIG, AppConfig, BsnVault, Principal } from '@app/platform';
+import { APP_CONFIG, AppConfig, AuditService, BsnVault, Principal } from '@app/platform';
 import { explainEvaluation } from './explain';
 import type { AssignDto, ContactAttemptDto, OutcomeDto, TaskPageDto, TaskStatus, TaskSummaryDto } from './worklist.dto';
 import { TASK_SORTS, TASK_STATUSES } from './worklist.dto';
@@ -89,6 +89,7 @@ export class WorklistService {
     private readonly db: DataSource,
     private readonly vault: BsnVault,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -396,12 +397,18 @@ export class WorklistService {
         WHERE t.id = $1 AND t.uzovi = ANY($2::text[])`,
       [id, caller.uzovis],
     );
-    if (rows.length === 0) throw new NotFoundException('No task with this id for your organisation');
+    if (rows.length === 0) {
+      await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
+      throw new NotFoundException('No task with this id for your organisation');
+    }
     const t = rows[0];
     // After a consent withdrawal there is no BSN any more (the task is closed).
     const showBsn = t.assignee === caller.subject && t.status !== 'closed' && t.bsn_ciphertext !== null;
     await this.db.query(`INSERT INTO task_access (task_id, uzovi, subject, role, bsn_shown) VALUES ($1, $2, $3, $4, $5)`, [id, t.uzovi, caller.subject, caller.role, showBsn]);
     const bsn = t.bsn_ciphertext === null ? null : this.vault.open({ keyId: t.bsn_key_id, ciphertext: t.bsn_ciphertext });
+    await this.audit.record([
+      { actor: caller, personIndex: bsn && this.vault.auditIndex(bsn), action: showBsn ? 'read-bsn' : 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' },
+    ]);
     const events: any[] = await this.db.query(
       `SELECT type, actor, actor_role, at, details FROM task_event WHERE task_id = $1 ORDER BY id`,
       [id],

@@ -14,3 +14,4 @@ export * from './queue/queue.service';
 export * from './platform.module';
 export * from './platform.tokens';
 export * from './http/read-body';
+export * from './audit/audit.service';

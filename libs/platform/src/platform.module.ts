@@ -6,6 +6,7 @@ import { DynamicModule, Global, Inject, Injectable, Logger, OnApplicationShutdow
 import type { Logger as PinoLogger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from './config/config';
+import { AuditService } from './audit/audit.service';
 import { BsnVault } from './crypto/bsn-vault';
 import { runMigrationsLocked } from './database/migrate';
 import { HealthService } from './health/health.service';
@@ -54,9 +55,10 @@ export class PlatformModule {
         },
         DatabaseLifecycle,
         QueueService,
+        AuditService,
         HealthService,
       ],
-      exports: [APP_CONFIG, ROOT_LOGGER, BsnVault, TokenService, DataSource, QueueService, HealthService],
+      exports: [APP_CONFIG, ROOT_LOGGER, BsnVault, TokenService, DataSource, QueueService, HealthService, AuditService],
     };
   }
 }

@@ -7,6 +7,7 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { maskBsn, normaliseBsn } from '@app/core';
+import { AuditService } from '@app/platform/audit/audit.service';
 import { BsnVault } from '@app/platform/crypto/bsn-vault';
 import type { Principal } from '@app/platform/auth/roles';
 import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
@@ -51,6 +52,7 @@ export class ReferralIntakeService {
     private readonly db: DataSource,
     private readonly vault: BsnVault,
     private readonly handoff: ReferralHandoffService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Validates one raw message without storing anything. */
@@ -141,6 +143,15 @@ export class ReferralIntakeService {
       }
     }
 
+    // The access log: what this delivery created (re-deliveries read nothing new).
+    await this.audit.record(
+      results.flatMap((r, i) =>
+        r.outcome === 'created'
+          ? [{ actor: caller, personIndex: this.vault.auditIndex(sealed[i].bsn), action: 'create' as const, resource: `referral/${r.referral.id}`, purpose: 'zorgbemiddeling' as const, outcome: 'allowed' as const }]
+          : [],
+      ),
+    );
+
     // After commit (each statement above committed on its own): hand new work to the worker.
     // Re-deliveries of a still-pending referral are re-enqueued too; the job id makes it a no-op
     // when the job is already queued.
@@ -162,9 +173,13 @@ export class ReferralIntakeService {
     // Another tenant's referral, one without a mediation task (in phase 1: everyone within the
     // norm) and one whose consent was withdrawn are indistinguishable from a missing one: staff
     // reach people only through tasks, and only while the consent stands.
-    if (rows.length === 0) throw new NotFoundException('No referral with this id and a mediation task for your organisation');
+    if (rows.length === 0) {
+      await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
+      throw new NotFoundException('No referral with this id and a mediation task for your organisation');
+    }
     const r = rows[0];
     const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });
+    await this.audit.record([{ actor: caller, personIndex: this.vault.auditIndex(bsn), action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' }]);
     return {
       id: r.id,
       messageId: r.message_id,

@@ -45,6 +45,18 @@ export class BsnVault {
   }
 
   /**
+   * The person as the access log knows them: a keyed index under a key derived from the index
+   * key for this one use, so it differs from the referral's blind index. Erasing a referral's
+   * data (withdrawal, retention) removes its blind index; the access log keeps who looked at
+   * whom, as it must, without holding the referral's lookup key.
+   */
+  auditIndex(bsn: string): string {
+    this.auditKey ??= createHmac('sha256', this.keys.indexKey).update('ggz/audit-index/v1').digest();
+    return createHmac('sha256', this.auditKey).update(bsn).digest('hex');
+  }
+  private auditKey?: Buffer;
+
+  /**
    * Keyed fingerprint of a message's canonical content. Keyed because the content includes the
    * BSN: a plain hash of nine digits could be reversed by trying them all.
    */

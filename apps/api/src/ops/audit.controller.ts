@@ -1,0 +1,80 @@
+/**
+ * The access log for auditors: entries by person (the auditor gives a BSN, the service computes
+ * the index the log knows the person by), by user, by period; JSON or CSV. An insurer's auditor
+ * sees what happened within their own organisation. Every search is itself logged.
+ */
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { normaliseBsn } from '@app/core';
+import { AuditService, BsnVault, CurrentPrincipal, Principal, Roles } from '@app/platform';
+import { AuditSearchDto } from '@app/mediation';
+import { csvLine, wantsCsv } from '../ttp/format';
+
+/** The start of a day in Europe/Amsterdam as an instant. */
+function amsterdamMidnight(day: string): string {
+  // Noon UTC of that day is surely that day in Amsterdam; step back to its local midnight.
+  const noon = new Date(`${day}T12:00:00Z`);
+  const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hour12: false }).format(noon));
+  return new Date(noon.getTime() - hour * 3_600_000).toISOString();
+}
+const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+@ApiTags('audit')
+@Controller('v1/audit')
+export class AuditController {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly vault: BsnVault,
+  ) {}
+
+  @Post('search')
+  @HttpCode(200)
+  @Roles('auditor')
+  @ApiOperation({
+    summary: 'Search the access log of your organisation: by person (BSN in the body, never in a URL), user and/or period',
+    description: 'Oldest first. `?format=csv` or `Accept: text/csv` for CSV. The search itself is logged (action audit-read).',
+  })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'] })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ entries: [{ id, at, actor, actorRole, organisation, personIndex, action, resource, purpose, outcome, details }] }' })
+  async search(
+    @Body() body: AuditSearchDto,
+    @Query('format') format: string | undefined,
+    @Headers('accept') accept: string | undefined,
+    @CurrentPrincipal() caller: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const csv = wantsCsv(format, accept);
+    if (caller.uzovis.length !== 1) throw new BadRequestException({ message: 'The search is ambiguous', details: [{ field: 'uzovi', reason: 'an auditor token must act for exactly one insurer' }] });
+    if (body.from && body.to && body.to < body.from) throw new BadRequestException({ message: 'The period is invalid', details: [{ field: 'to', reason: 'must not be before from' }] });
+    const personIndex = body.bsn === undefined ? undefined : this.vault.auditIndex(normaliseBsn(body.bsn));
+    const entries = await this.audit.search({
+      personIndex,
+      actor: body.actor,
+      organisation: caller.uzovis[0],
+      from: body.from && amsterdamMidnight(body.from),
+      to: body.to && amsterdamMidnight(nextDay(body.to)),
+      limit: body.limit ?? 1000,
+    });
+    await this.audit.record([
+      { actor: caller, personIndex: personIndex ?? null, action: 'audit-read', resource: 'access-log', purpose: 'audit', outcome: 'allowed', details: { byPerson: personIndex !== undefined, actor: body.actor ?? null, from: body.from ?? null, to: body.to ?? null, found: entries.length } },
+    ]);
+    if (!csv) return { entries };
+    reply.header('content-type', 'text/csv; charset=utf-8');
+    return (
+      [
+        'id,at,actor,actorRole,organisation,personIndex,action,resource,purpose,outcome,details',
+        ...entries.map((e) => csvLine([e.id, new Date(e.at).toISOString(), e.actor, e.actorRole, e.organisation, e.personIndex, e.action, e.resource, e.purpose, e.outcome, JSON.stringify(e.details)])),
+      ].join('\n') + '\n'
+    );
+  }
+
+  @Get('verify')
+  @Roles('auditor')
+  @ApiOperation({ summary: 'Recompute the hash chain of the whole access log: intact, or the first entry that was changed or removed' })
+  async verify() {
+    const result = await this.audit.verify();
+    return { intact: result.brokenAt === null, ...result };
+  }
+}

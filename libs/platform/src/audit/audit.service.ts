@@ -1,0 +1,128 @@
+/**
+ * The access log (NEN 7513): every read or change of a person's data — by a person or by the
+ * system — is one entry: who (subject, role, organisation), when, which person (blind index,
+ * never the BSN), what action on which resource, for what purpose, allowed or refused. The table
+ * chains each entry to the previous one (see the migration); `verify` recomputes the chain.
+ *
+ * Writers call `record` after the fact (or inside their transaction when the entry must stand
+ * or fall with the change). Details must never hold a BSN: `record` refuses digit runs that
+ * could be one, so a mistake fails loudly in tests instead of leaking.
+ */
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Principal } from '../auth/roles';
+
+export const AUDIT_ACTIONS = ['create', 'read', 'read-bsn', 'update', 'evaluate', 'search', 'withdraw', 'erase', 'audit-read'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AUDIT_PURPOSES = ['zorgbemiddeling', 'reactive-request', 'consent-withdrawal', 'retention', 'audit'] as const;
+export type AuditPurpose = (typeof AUDIT_PURPOSES)[number];
+
+export interface AuditEntry {
+  /** Who: a principal, or the system (a job). */
+  actor: Principal | { subject: string; role: 'system'; organisation: string };
+  personIndex: string | null;
+  action: AuditAction;
+  resource: string;
+  purpose: AuditPurpose;
+  outcome: 'allowed' | 'refused';
+  details?: Record<string, unknown>;
+}
+
+export interface StoredAuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  actorRole: string;
+  organisation: string;
+  personIndex: string | null;
+  action: string;
+  resource: string;
+  purpose: string;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+/** Anything that runs SQL: the DataSource, or a transaction's manager. */
+export interface AuditQueryable {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
+
+const LONG_DIGITS = /\d{8,}/;
+
+function organisationOf(actor: AuditEntry['actor']): string {
+  if ('organisation' in actor) return actor.organisation;
+  if (actor.agb) return actor.agb;
+  return actor.uzovis.length === 1 ? actor.uzovis[0] : actor.uzovis.length > 1 ? actor.uzovis.join(',').slice(0, 16) : actor.role;
+}
+
+@Injectable()
+export class AuditService {
+  constructor(private readonly db: DataSource) {}
+
+  /** Records entries (one statement for all of them). */
+  async record(entries: AuditEntry[], q: AuditQueryable = this.db): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map((e) => {
+      const details = JSON.stringify(e.details ?? {});
+      if (LONG_DIGITS.test(details)) throw new Error('an access-log entry may not hold a long number (it could be a BSN)');
+      return {
+        actor: e.actor.subject,
+        actor_role: e.actor.role,
+        organisation: organisationOf(e.actor),
+        person_index: e.personIndex,
+        action: e.action,
+        resource: e.resource,
+        purpose: e.purpose,
+        outcome: e.outcome,
+        details,
+      };
+    });
+    await q.query(
+      `INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome, details)
+       SELECT x.actor, x.actor_role, x.organisation, x.person_index, x.action, x.resource, x.purpose, x.outcome, x.details::jsonb
+         FROM jsonb_to_recordset($1::jsonb) AS x(actor text, actor_role text, organisation text, person_index text, action text, resource text,
+              purpose text, outcome text, details text)`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  /** Entries matching all given filters, oldest first, at most `limit`. */
+  async search(filter: { personIndex?: string; actor?: string; organisation?: string; from?: string; to?: string; limit: number }): Promise<StoredAuditEntry[]> {
+    return this.db.query(
+      `SELECT a.id::text AS id, a.at, a.actor, a.actor_role AS "actorRole", a.organisation, a.person_index AS "personIndex", a.action, a.resource,
+              a.purpose, a.outcome, a.details
+         FROM access_log a
+        WHERE ($1::bpchar IS NULL OR person_index = $1::bpchar) AND ($2::text IS NULL OR actor = $2) AND ($3::text IS NULL OR organisation = $3)
+          AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
+        ORDER BY a.id LIMIT $6`,
+      [filter.personIndex ?? null, filter.actor ?? null, filter.organisation ?? null, filter.from ?? null, filter.to ?? null, filter.limit],
+    );
+  }
+
+  /**
+   * Recomputes the chain from the first entry. Returns the number of entries checked and the
+   * first entry whose hash or link does not match, if any.
+   */
+  async verify(batch = 10_000): Promise<{ entries: number; brokenAt: string | null; reason: string | null }> {
+    let previous = '0'.repeat(64);
+    let after = '0';
+    let entries = 0;
+    for (;;) {
+      const rows: { id: string; canonical: string; prev_hash: string; hash: string }[] = await this.db.query(
+        `SELECT e.id::text, access_log_canonical(e) AS canonical, e.prev_hash, e.hash FROM access_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2`,
+        [after, batch],
+      );
+      for (const r of rows) {
+        if (r.prev_hash !== previous) return { entries, brokenAt: r.id, reason: 'does not link to the entry before it (an entry was removed or changed)' };
+        const expected = createHash('sha256').update(`${r.prev_hash}|${r.canonical}`, 'utf8').digest('hex');
+        if (expected !== r.hash) return { entries, brokenAt: r.id, reason: 'its content does not match its hash (the entry was changed)' };
+        previous = r.hash;
+        entries++;
+      }
+      if (rows.length < batch) return { entries, brokenAt: null, reason: null };
+      after = rows[rows.length - 1].id;
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The access log end to end: intake, reads of a task and a referral, a foreign read, a reactive
+ * BSN search and a consent withdrawal each leave an entry (who, role, organisation, person as the
+ * log knows them, action, resource, purpose, outcome); an auditor finds them by person, user and
+ * period, as JSON or CSV, within their own organisation; the log cannot be changed, and the hash
+ * chain shows it when someone with the database owner's rights changes or removes an entry anyway.
+ * Tampering breaks the chain for good, so this file works in a database of its own.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { dropDatabase, ensureDatabase } from '@app/platform';
+import { amsterdamDate } from '@app/core';
+import { giveTask, http, referralMessage, RunningApi, startApi, token } from './support/harness';
+
+const url = (() => {
+  const u = new URL(process.env.TEST_DATABASE_URL!);
+  u.pathname = `${u.pathname}_au${randomBytes(3).toString('hex')}`;
+  return u.toString();
+})();
+const UZOVI = '8701';
+let api: RunningApi;
+let db: Client;
+const today = amsterdamDate(new Date());
+const auditor = () => token('auditor', { uzovi: [UZOVI], subject: 'auditor-1' });
+const mediator = (subject = 'mediator-1', uzovi = UZOVI) => token('mediator', { uzovi: [uzovi], subject });
+
+async function search(body: Record<string, unknown>, t = auditor(), query = '') {
+  return http(api.url, 'POST', `/v1/audit/search${query}`, { token: t, body });
+}
+
+let msg: Record<string, any>;
+let referralId: string;
+let taskId: string;
+
+beforeAll(async () => {
+  await ensureDatabase(url);
+  api = await startApi({ DATABASE_URL: url });
+  db = new Client({ connectionString: url });
+  await db.connect();
+
+  msg = referralMessage({ uzovi: UZOVI });
+  const res = await http(api.url, 'POST', '/v1/referrals', { token: token('referral-service', { uzovi: [UZOVI], subject: 'verwijsdienst' }), body: msg });
+  expect(res.status).toBe(201);
+  referralId = res.body.id;
+  taskId = await giveTask(db, referralId);
+  expect((await http(api.url, 'POST', `/v1/worklist/tasks/${taskId}/claim`, { token: mediator(), body: { version: 1 } })).status).toBe(200);
+  expect((await http(api.url, 'GET', `/v1/worklist/tasks/${taskId}`, { token: mediator() })).status).toBe(200);
+  expect((await http(api.url, 'GET', `/v1/referrals/${referralId}`, { token: mediator('mediator-2') })).status).toBe(200);
+  // Another insurer's mediator tries the same task: refused, and logged as such.
+  expect((await http(api.url, 'GET', `/v1/worklist/tasks/${taskId}`, { token: mediator('intruder', '3311') })).status).toBe(404);
+});
+afterAll(async () => {
+  await api?.close();
+  await db?.end();
+  await dropDatabase(url);
+});
+
+describe('what the log holds', () => {
+  it('an entry per read or change of the person, never the BSN', async () => {
+    const res = await search({ bsn: msg.bsn });
+    expect(res.status).toBe(200);
+    expect(res.body.entries.map((e: any) => [e.actor, e.actorRole, e.organisation, e.action, e.resource, e.purpose, e.outcome])).toEqual([
+      ['verwijsdienst', 'referral-service', UZOVI, 'create', `referral/${referralId}`, 'zorgbemiddeling', 'allowed'],
+      ['mediator-1', 'mediator', UZOVI, 'read-bsn', `task/${taskId}`, 'zorgbemiddeling', 'allowed'],
+      ['mediator-2', 'mediator', UZOVI, 'read', `referral/${referralId}`, 'zorgbemiddeling', 'allowed'],
+    ]);
+    const personIndex = res.body.entries[0].personIndex;
+    expect(personIndex).toMatch(/^[0-9a-f]{64}$/);
+    // The log knows the person by an index of its own, not the referral's blind index.
+    const { rows } = await db.query(`SELECT bsn_blind_index FROM referral WHERE id = $1`, [referralId]);
+    expect(personIndex).not.toBe(rows[0].bsn_blind_index);
+    const all = (await db.query(`SELECT string_agg(row_to_json(a)::text, E'\\n') AS j FROM access_log a`)).rows[0].j;
+    expect(all).not.toContain(msg.bsn);
+  });
+
+  it('records refusals, under the organisation that tried', async () => {
+    const { rows } = await db.query(`SELECT actor, organisation, action, resource, outcome, person_index FROM access_log WHERE outcome = 'refused'`);
+    expect(rows).toEqual([{ actor: 'intruder', organisation: '3311', action: 'read', resource: `task/${taskId}`, outcome: 'refused', person_index: null }]);
+    // ... which the first insurer's auditor does not see, and the other insurer's does.
+    expect((await search({ actor: 'intruder' })).body.entries).toEqual([]);
+    expect((await search({ actor: 'intruder' }, token('auditor', { uzovi: ['3311'] }))).body.entries).toHaveLength(1);
+  });
+});
+
+describe('a reactive request', () => {
+  it('needs a reason, finds only your own insurer\'s referrals, masks the BSN and is logged with its reason', async () => {
+    const noReason = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator(), body: { bsn: msg.bsn } });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.details).toEqual([{ field: 'reason', reason: 'is required' }]);
+    const numberInReason = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator(), body: { bsn: msg.bsn, reason: `patient ${msg.bsn} called` } });
+    expect(numberInReason.body.details).toEqual([{ field: 'reason', reason: 'must not contain a BSN or another long number' }]);
+    expect((await http(api.url, 'POST', '/v1/referrals/search', { token: mediator(), body: { bsn: '123456789', reason: 'patient called about the wait' } })).body.details).toEqual([
+      { field: 'bsn', reason: 'fails the elfproef (not a valid BSN)' },
+    ]);
+
+    const found = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator(), body: { bsn: msg.bsn, reason: 'patient called about the wait' } });
+    expect(found.status).toBe(200);
+    expect(found.body.referrals).toEqual([expect.objectContaining({ referralId, uzovi: UZOVI, bsn: `*****${msg.bsn.slice(-4)}`, taskId, taskStatus: 'in-progress' })]);
+    const elsewhere = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator('m-3311', '3311'), body: { bsn: msg.bsn, reason: 'patient called about the wait' } });
+    expect(elsewhere.body.referrals).toEqual([]);
+    expect((await http(api.url, 'POST', '/v1/referrals/search', { token: token('auditor', { uzovi: [UZOVI] }), body: { bsn: msg.bsn, reason: 'patient called' } })).status).toBe(403);
+
+    const entries = (await search({ bsn: msg.bsn, actor: 'mediator-1' })).body.entries.filter((e: any) => e.action === 'search');
+    expect(entries).toEqual([expect.objectContaining({ purpose: 'reactive-request', outcome: 'allowed', details: { reason: 'patient called about the wait', found: 1 } })]);
+  });
+});
+
+describe('searching the log', () => {
+  it('by period and user, as CSV, and every search is itself logged', async () => {
+    expect((await search({ actor: 'mediator-2', from: today, to: today })).body.entries).toHaveLength(1);
+    const tomorrow = amsterdamDate(new Date(Date.now() + 86_400_000));
+    expect((await search({ actor: 'mediator-2', from: tomorrow })).body.entries).toEqual([]);
+    const csv = await search({ actor: 'mediator-2' }, auditor(), '?format=csv');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (csv.body as string).trim().split('\n');
+    expect(lines[0]).toBe('id,at,actor,actorRole,organisation,personIndex,action,resource,purpose,outcome,details');
+    expect(lines[1]).toContain(`,mediator-2,mediator,${UZOVI},`);
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM access_log WHERE action = 'audit-read' AND actor = 'auditor-1'`);
+    expect(rows[0].n).toBeGreaterThanOrEqual(5);
+    expect((await search({ from: '2026-02-30' })).body.details).toEqual([{ field: 'from', reason: 'must be a date YYYY-MM-DD' }]);
+    expect((await search({ from: today, to: '2020-01-01' })).body.details).toEqual([{ field: 'to', reason: 'must not be before from' }]);
+    expect((await search({}, mediator())).status).toBe(403);
+  });
+});
+
+describe('withdrawal', () => {
+  it('is logged with the person, while the referral keeps no blind index', async () => {
+    const res = await http(api.url, 'POST', '/v1/consent-withdrawals', { token: token('referral-service', { uzovi: [UZOVI], subject: 'verwijsdienst' }), body: { referralId } });
+    expect(res.status).toBe(200);
+    const entries = (await search({ bsn: msg.bsn })).body.entries;
+    expect(entries.at(-1)).toMatchObject({ action: 'withdraw', purpose: 'consent-withdrawal', outcome: 'allowed', resource: `referral/${referralId}`, details: { tasksClosed: 1 } });
+    expect((await db.query(`SELECT bsn_blind_index FROM referral WHERE id = $1`, [referralId])).rows[0].bsn_blind_index).toBeNull();
+  });
+});
+
+describe('the log cannot be changed', () => {
+  it('refuses UPDATE, DELETE and TRUNCATE; the application role may only read and add', async () => {
+    await expect(db.query(`UPDATE access_log SET actor = 'someone-else'`)).rejects.toThrow(/append-only/);
+    await expect(db.query(`DELETE FROM access_log`)).rejects.toThrow(/append-only/);
+    await expect(db.query(`TRUNCATE access_log`)).rejects.toThrow(/append-only/);
+    await db.query('BEGIN');
+    try {
+      await db.query('SET LOCAL ROLE ggz_app');
+      await db.query(`INSERT INTO access_log (actor, actor_role, organisation, action, resource, purpose, outcome) VALUES ('app', 'system', 'system', 'read', 'x', 'audit', 'allowed')`);
+      await expect(db.query(`UPDATE access_log SET actor = 'x'`)).rejects.toThrow(/permission denied/);
+    } finally {
+      await db.query('ROLLBACK');
+    }
+  });
+
+  it('shows tampering: the chain verifies, then breaks at the entry that was changed or removed', async () => {
+    const intact = await http(api.url, 'GET', '/v1/audit/verify', { token: auditor() });
+    expect(intact.body).toMatchObject({ intact: true, brokenAt: null });
+    expect(intact.body.entries).toBeGreaterThan(10);
+
+    // Someone with the owner's rights switches the guard off and edits an entry.
+    const { rows } = await db.query(`SELECT id::text FROM access_log WHERE actor = 'mediator-2' ORDER BY id LIMIT 1`);
+    await db.query(`ALTER TABLE access_log DISABLE TRIGGER tr_access_log_append_only`);
+    await db.query(`UPDATE access_log SET actor = 'someone-else' WHERE id = $1`, [rows[0].id]);
+    const changed = await http(api.url, 'GET', '/v1/audit/verify', { token: auditor() });
+    expect(changed.body).toMatchObject({ intact: false, brokenAt: rows[0].id, reason: expect.stringMatching(/content does not match/) });
+
+    // Putting it back is not enough once an entry has been removed.
+    await db.query(`UPDATE access_log SET actor = 'mediator-2' WHERE id = $1`, [rows[0].id]);
+    expect((await http(api.url, 'GET', '/v1/audit/verify', { token: auditor() })).body.intact).toBe(true);
+    await db.query(`DELETE FROM access_log WHERE id = $1`, [rows[0].id]);
+    await db.query(`ALTER TABLE access_log ENABLE TRIGGER tr_access_log_append_only`);
+    const removed = await http(api.url, 'GET', '/v1/audit/verify', { token: auditor() });
+    expect(removed.body).toMatchObject({ intact: false, reason: expect.stringMatching(/does not link/) });
+    expect(Number(removed.body.brokenAt)).toBeGreaterThan(Number(rows[0].id));
+  });
+});
