@@ -208,18 +208,26 @@ async function deleteRedisKeys() {
   return n;
 }
 
+/** Referrals handed to the worker: the referral ids in every queued evaluation job (a job carries a batch of ids). */
 async function queuedJobs() {
   const r = redisClient();
   await r.connect();
   try {
     const base = `${QUEUE_PREFIX}:evaluate-referral`;
     const [wait, prioritized, delayed, active] = await Promise.all([
-      r.llen(`${base}:wait`),
-      r.zcard(`${base}:prioritized`),
-      r.zcard(`${base}:delayed`),
-      r.llen(`${base}:active`),
+      r.lrange(`${base}:wait`, 0, -1),
+      r.zrange(`${base}:prioritized`, 0, -1),
+      r.zrange(`${base}:delayed`, 0, -1),
+      r.lrange(`${base}:active`, 0, -1),
     ]);
-    return wait + prioritized + delayed + active;
+    const ids = [...wait, ...prioritized, ...delayed, ...active];
+    let referrals = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const pipe = r.pipeline();
+      for (const id of ids.slice(i, i + 1000)) pipe.hget(`${base}:${id}`, 'data');
+      for (const [, data] of await pipe.exec()) referrals += JSON.parse(data ?? '{}').referralIds?.length ?? 0;
+    }
+    return referrals;
   } finally {
     r.disconnect();
   }
@@ -900,7 +908,7 @@ async function main() {
     if (r.messagesPerRequest) checks.push({ check: `${r.scenario}: every message answered created (no duplicates or refusals)`, pass: r.duplicates === 0 && r.otherOutcomes === 0 });
     if (r.rowCheck) {
       checks.push({ check: `${r.scenario}: rows in referral (${r.rowCheck.rows}) = referrals created so far (${r.rowCheck.expected})`, pass: r.rowCheck.ok });
-      checks.push({ check: `${r.scenario}: evaluation jobs queued in Redis (${r.rowCheck.queuedJobs}) = rows`, pass: r.rowCheck.queueOk });
+      checks.push({ check: `${r.scenario}: referrals in queued evaluation jobs (${r.rowCheck.queuedJobs}) = rows`, pass: r.rowCheck.queueOk });
     }
     if (r.cpu.otherProcessesTotalPct >= QUIET_PCT) {
       checks.push({
@@ -924,7 +932,7 @@ async function main() {
       if (mc) extra.push(`machine (both cores = 100%): user ${mc.userPct}%, system ${mc.systemPct}%, irq ${mc.irqPct}%, iowait ${mc.iowaitPct}%, steal ${mc.stealPct}%`);
     }
     if (r.warmup) extra.push(`warm-up ${r.warmup.requests} requests`);
-    if (r.rowCheck) extra.push(`rows ${r.rowCheck.rows}, queued jobs ${r.rowCheck.queuedJobs}`);
+    if (r.rowCheck) extra.push(`rows ${r.rowCheck.rows}, referrals in queued jobs ${r.rowCheck.queuedJobs}`);
     if (r.bodiesExhausted) extra.push('BODIES RAN OUT before the duration');
     log(`  ${r.scenario}: ${extra.join('; ')}`);
     for (const s of r.errorSamples) log(`    sample error: ${s}`);
