@@ -6,5 +6,6 @@ import { Ttp1764100000000 } from './1764100000000-ttp';
 import { TtpLinkage1764200000000 } from './1764200000000-ttp-linkage';
 import { ConsentWithdrawal1764300000000 } from './1764300000000-consent-withdrawal';
 import { AccessLog1764400000000 } from './1764400000000-access-log';
+import { Retention1764500000000 } from './1764500000000-retention';
 
-export const MIGRATIONS = [Referral1763800000000, WaitlistsNormsEvaluation1763900000000, Worklist1764000000000, Ttp1764100000000, TtpLinkage1764200000000, ConsentWithdrawal1764300000000, AccessLog1764400000000];
+export const MIGRATIONS = [Referral1763800000000, WaitlistsNormsEvaluation1763900000000, Worklist1764000000000, Ttp1764100000000, TtpLinkage1764200000000, ConsentWithdrawal1764300000000, AccessLog1764400000000, Retention1764500000000];

@@ -26,6 +26,8 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     DATABASE_POOL_SIZE: '10',
     // The once-a-day re-evaluation would fire whenever the suite runs after its hour.
     DAILY_REEVALUATION: 'false',
+    // Likewise the nightly retention run; its own test calls it.
+    RETENTION_RUN: 'false',
     ...overrides,
   });
 }

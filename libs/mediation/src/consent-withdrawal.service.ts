@@ -24,8 +24,9 @@ export interface WithdrawalReceipt {
   referralId: string;
   messageId: string;
   uzovi: string;
-  status: 'withdrawn';
-  withdrawnAt: string;
+  /** erased: the retention run had already erased the personal data; nothing was left to withdraw. */
+  status: 'withdrawn' | 'erased';
+  withdrawnAt: string | null;
   /** Tasks this withdrawal closed (0 on a repeat, or when there was no open task). */
   tasksClosed: number;
   /** The consent had been withdrawn before: nothing changed. */
@@ -58,16 +59,16 @@ export class ConsentWithdrawalService {
         ]);
         throw new NotFoundException({ message: 'No referral with this id for your organisation', details: [{ field: byId ? 'referralId' : 'messageId', reason: 'no referral of your organisation has it' }] });
       }
-      const receipt = (withdrawnAt: Date, tasksClosed: number, alreadyWithdrawn: boolean): WithdrawalReceipt => ({
+      const receipt = (withdrawnAt: Date | null, tasksClosed: number, alreadyWithdrawn: boolean): WithdrawalReceipt => ({
         referralId: referral.id,
         messageId: referral.message_id,
         uzovi: referral.uzovi,
-        status: 'withdrawn',
-        withdrawnAt: withdrawnAt.toISOString(),
+        status: referral.status === 'erased' ? 'erased' : 'withdrawn',
+        withdrawnAt: withdrawnAt?.toISOString() ?? null,
         tasksClosed,
         alreadyWithdrawn,
       });
-      if (referral.status === 'withdrawn') return receipt(referral.withdrawn_at, 0, true);
+      if (referral.status === 'withdrawn' || referral.status === 'erased') return receipt(referral.withdrawn_at, 0, true);
 
       // The person as the access log knows them, taken before the BSN is erased.
       const personIndex = this.vault.auditIndex(this.vault.open({ keyId: referral.bsn_key_id, ciphertext: referral.bsn_ciphertext }));

@@ -12,3 +12,4 @@ export * from './consent-withdrawal.dto';
 export * from './reactive-search.service';
 export * from './reactive-search.dto';
 export * from './audit-search.dto';
+export * from './retention.service';

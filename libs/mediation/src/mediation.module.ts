@@ -4,6 +4,7 @@ import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { ConsentWithdrawalService } from './consent-withdrawal.service';
 import { ReactiveSearchService } from './reactive-search.service';
+import { RetentionService } from './retention.service';
 import { EvaluationHistoryService } from './evaluation-history.service';
 import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
@@ -14,7 +15,7 @@ import { WorklistService } from './worklist.service';
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule, TtpModule],
-  providers: [ConsentWithdrawalService, ReactiveSearchService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
-  exports: [ConsentWithdrawalService, ReactiveSearchService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  providers: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  exports: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
 })
 export class MediationModule {}

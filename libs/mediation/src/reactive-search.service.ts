@@ -37,7 +37,7 @@ export class ReactiveSearchService {
       `SELECT r.id, r.uzovi, to_char(r.verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum, r.klachtenprofiel, r.agb, r.status, r.verdict,
               t.id AS task_id, t.status AS task_status
          FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id
-        WHERE r.bsn_blind_index = $1 AND r.uzovi = ANY($2::bpchar[]) AND r.status <> 'withdrawn'
+        WHERE r.bsn_blind_index = $1 AND r.uzovi = ANY($2::bpchar[]) AND r.status NOT IN ('withdrawn', 'erased')
         ORDER BY r.verwijsdatum DESC, r.id`,
       [this.vault.blindIndex(bsn), caller.uzovis],
     );

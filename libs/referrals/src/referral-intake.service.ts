@@ -138,7 +138,7 @@ export class ReferralIntakeService {
         const row = byKey.get(key(s.msg.uzovi, s.msg.messageId));
         if (row && row.content_fingerprint === s.fingerprint) results[i] = { outcome: 'duplicate', referral: this.view(s, row) };
         // A message whose consent was withdrawn is not stored again, whatever it holds.
-        else if (row?.status === 'withdrawn') results[i] = { outcome: 'conflict', messageId: s.msg.messageId, withdrawn: true };
+        else if (row?.status === 'withdrawn' || row?.status === 'erased') results[i] = { outcome: 'conflict', messageId: s.msg.messageId, withdrawn: true };
         else results[i] = { outcome: 'conflict', messageId: s.msg.messageId };
       }
     }
@@ -166,7 +166,7 @@ export class ReferralIntakeService {
               klachtenprofiel, dsm_code, agb, consent_id, consent_given_at, consent_scope, consent_channel,
               status, verdict, received_at, status_changed_at
          FROM referral
-        WHERE id = $1 AND uzovi = ANY($2::text[]) AND status <> 'withdrawn'
+        WHERE id = $1 AND uzovi = ANY($2::text[]) AND status NOT IN ('withdrawn', 'erased')
           AND EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = referral.id)`,
       [id, caller.uzovis],
     );

@@ -5,13 +5,14 @@
  */
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
-export const REFERRAL_STATUSES = ['pending', 'evaluated', 'withdrawn'] as const;
+export const REFERRAL_STATUSES = ['pending', 'evaluated', 'withdrawn', 'erased'] as const;
 /**
  * pending: waiting for an evaluation — its first (after intake) or a re-evaluation (new figures,
  * a new norm set, a policy change, the daily sweep); the sweeper re-enqueues these.
  * evaluated: the latest evaluation is stored; `verdict` holds its outcome.
  * withdrawn: consent was withdrawn; the BSN and everything derived from it are erased, and only
  * what anonymous counts need remains.
+ * erased: the same erasure by the retention run, once the data served its purpose.
  */
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 export const PENDING_REASONS = ['intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual'] as const;
@@ -19,14 +20,14 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
 
 @Entity({ name: 'referral' })
 @Unique('uq_referral_uzovi_message_id', ['uzovi', 'messageId'])
-@Check('ck_referral_status', `"status" IN ('pending', 'evaluated', 'withdrawn')`)
+@Check('ck_referral_status', `"status" IN ('pending', 'evaluated', 'withdrawn', 'erased')`)
 @Check(
-  'ck_referral_withdrawn_erased',
-  `CASE WHEN "status" = 'withdrawn'
-              THEN "bsn_ciphertext" IS NULL AND "bsn_key_id" IS NULL AND "bsn_blind_index" IS NULL AND "content_fingerprint" IS NULL
-                   AND "dsm_code" IS NULL AND "withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL
+  'ck_referral_personal_data',
+  `CASE WHEN "status" IN ('withdrawn', 'erased')
+              THEN "bsn_ciphertext" IS NULL AND "bsn_key_id" IS NULL AND "bsn_blind_index" IS NULL AND "content_fingerprint" IS NULL AND "dsm_code" IS NULL
+                   AND ("status" = 'erased') = ("erased_at" IS NOT NULL) AND ("status" = 'withdrawn') = ("withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL)
               ELSE "bsn_ciphertext" IS NOT NULL AND "bsn_key_id" IS NOT NULL AND "bsn_blind_index" IS NOT NULL AND "content_fingerprint" IS NOT NULL
-                   AND "withdrawn_at" IS NULL AND "withdrawn_by" IS NULL END`,
+                   AND "withdrawn_at" IS NULL AND "withdrawn_by" IS NULL AND "erased_at" IS NULL END`,
 )
 @Check('ck_referral_verdict', `"verdict" IN ('above-norm', 'within-norm', 'no-data')`)
 @Check('ck_referral_pending_reason', `"pending_reason" IN ('intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual')`)
@@ -113,4 +114,8 @@ export class ReferralEntity {
   /** Subject of the token that withdrew the consent. */
   @Column({ name: 'withdrawn_by', type: 'varchar', length: 128, nullable: true })
   withdrawnBy: string | null;
+
+  /** When the retention run erased the personal data. */
+  @Column({ name: 'erased_at', type: 'timestamptz', nullable: true })
+  erasedAt: Date | null;
 }

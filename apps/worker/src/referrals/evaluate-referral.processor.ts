@@ -1,7 +1,7 @@
 /**
  * Consumes `evaluate-referral` jobs (data: referral ids only) and evaluates those still pending,
  * and on a timer sweeps pending referrals, releases stale task claims and starts the once-a-day
- * re-evaluation. They are
+ * re-evaluation and retention run. They are
  * timers in this process rather than BullMQ schedulers on purpose: a scheduler lives in Redis and
  * would vanish with a Redis flush, which is exactly the failure the sweeper exists to repair; the
  * daily run claims its day in Postgres, so several workers run it once.
@@ -10,7 +10,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import { APP_CONFIG, AppConfig, createRedis, QUEUE_NAMES } from '@app/platform';
-import { BatchOutcome, ReevaluationService, ReferralEvaluationService, WorklistService } from '@app/mediation';
+import { BatchOutcome, ReevaluationService, ReferralEvaluationService, RetentionService, WorklistService } from '@app/mediation';
 import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
 @Injectable()
@@ -27,6 +27,7 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     private readonly evaluation: ReferralEvaluationService,
     private readonly reevaluation: ReevaluationService,
     private readonly worklist: WorklistService,
+    private readonly retention: RetentionService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -58,6 +59,7 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     if (this.sweeping) return 0;
     const run = (async () => {
       await this.reevaluation.dailyIfDue();
+      await this.retention.runIfDue();
       await this.worklist.releaseStale();
       return this.handoff.sweep(this.config.sweeper.delaySeconds);
     })().catch((e) => {

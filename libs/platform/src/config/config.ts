@@ -57,6 +57,15 @@ export interface AppConfig {
     /** A task in progress with no activity for this long goes back to the queue. */
     staleClaimMinutes: number;
   };
+  /** How long personal data stays (see RetentionService). */
+  retention: {
+    /** Whether this worker runs the nightly retention run. */
+    enabled: boolean;
+    /** Hour of the day (Europe/Amsterdam) from which it runs. */
+    hour: number;
+    /** Personal data of a referral goes this many days after its task closed. */
+    daysAfterClose: number;
+  };
   /** The TTP's own key ring: never used outside libs/ttp. */
   ttp: {
     /** Stage-1 key, shared with the providers (so they can pseudonymise before sending). */
@@ -263,6 +272,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       firstContactWorkingDays: r.int('TASK_FIRST_CONTACT_WORKING_DAYS', 3, 0, 60),
       unreachableAfterAttempts: r.int('UNREACHABLE_AFTER_ATTEMPTS', 3, 1, 20),
       staleClaimMinutes: r.int('STALE_CLAIM_MINUTES', 120, 1, 7 * 24 * 60),
+    },
+    retention: {
+      enabled: r.bool('RETENTION_RUN', true),
+      hour: r.int('RETENTION_HOUR', 4, 0, 23),
+      daysAfterClose: r.int('RETENTION_DAYS_AFTER_CLOSE', 90, 1, 3650),
     },
     ttp: {
       stage1Key: stage1Key ?? Buffer.alloc(32),
