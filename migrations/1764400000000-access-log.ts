@@ -2,14 +2,14 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The access log in the NEN 7513 manner: who (subject, role, organisation), when, which person
- * (by blind index, never the BSN), what action on which resource, for what purpose, and whether
- * it was allowed. Append-only three ways: a trigger refuses UPDATE, DELETE and TRUNCATE (for
- * everyone, the owner included); the application role `ggz_app` may only SELECT and INSERT; and
- * each entry carries the SHA-256 of the previous entry's hash and its own content, so a changed
- * or removed entry breaks the chain (`npm run audit:verify`).
- * Entries are chained in id order under a transaction-level advisory lock taken by the insert
- * trigger: inserts are serialised, which the log's volume allows (one statement per request or
- * per batch), so the chain never forks.
+ * (by an index of its own, never the BSN), what action on which resource, for what purpose, and
+ * whether it was allowed. Append-only three ways: a trigger refuses DELETE, TRUNCATE and any
+ * UPDATE but the one-time sealing (for everyone, the owner included); the application role
+ * `ggz_app` may only SELECT and INSERT; and each sealed entry carries the SHA-256 of the previous
+ * entry's hash and its own content, so a changed or removed entry breaks the chain
+ * (`npm run audit:verify`). Writers insert without waiting for each other — a chain computed at
+ * insert time serialises every audited transaction until its commit (claims fell from ~3,000/s
+ * to ~700/s) — and the worker seals new entries about every second.
  */
 export class AccessLog1764400000000 implements MigrationInterface {
   name = 'AccessLog1764400000000';
@@ -28,41 +28,55 @@ export class AccessLog1764400000000 implements MigrationInterface {
         "purpose" character varying(32) NOT NULL,
         "outcome" character varying(8) NOT NULL,
         "details" jsonb NOT NULL DEFAULT '{}',
-        "prev_hash" character(64) NOT NULL,
-        "hash" character(64) NOT NULL,
+        "seq" bigint,
+        "prev_hash" character(64),
+        "hash" character(64),
         CONSTRAINT "pk_access_log" PRIMARY KEY ("id"),
-        CONSTRAINT "ck_access_log_outcome" CHECK ("outcome" IN ('allowed', 'refused'))
+        CONSTRAINT "uq_access_log_seq" UNIQUE ("seq"),
+        CONSTRAINT "ck_access_log_outcome" CHECK ("outcome" IN ('allowed', 'refused')),
+        CONSTRAINT "ck_access_log_sealed" CHECK (("seq" IS NULL) = ("hash" IS NULL) AND ("hash" IS NULL) = ("prev_hash" IS NULL))
       )`);
     await q.query(`CREATE INDEX "ix_access_log_person" ON "access_log" ("person_index", "at") WHERE "person_index" IS NOT NULL`);
     await q.query(`CREATE INDEX "ix_access_log_actor" ON "access_log" ("actor", "at")`);
     await q.query(`CREATE INDEX "ix_access_log_at" ON "access_log" ("at")`);
+    await q.query(`CREATE INDEX "ix_access_log_unsealed" ON "access_log" ("id") WHERE "seq" IS NULL`);
 
-    // The chain: hash = sha256(prev_hash | canonical content). The canonical text is built the
-    // same way by the verifier (AuditService.verify).
+    // The chain: an entry is sealed after it is written — given the next position (seq) and
+    // hash = sha256(prev_hash | canonical content) — by one sealer at a time (AuditService.seal).
+    // Writers never wait for each other; the chain follows the order of sealing.
     await q.query(`
       CREATE FUNCTION "access_log_canonical"(e "access_log") RETURNS text LANGUAGE sql STABLE AS $$
         SELECT concat_ws('|', e.id::text, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.actor, e.actor_role, e.organisation,
                          coalesce(e.person_index, '-'), e.action, e.resource, e.purpose, e.outcome, e.details::text)
       $$`);
+    // Append-only: no delete, no truncate, and no update — except sealing an unsealed entry
+    // (setting seq and the hashes once, nothing else).
     await q.query(`
-      CREATE FUNCTION "access_log_chain"() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        previous character(64);
+      CREATE FUNCTION "access_log_guard"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_advisory_xact_lock(hashtext('access_log_chain'));
-        SELECT "hash" INTO previous FROM "access_log" ORDER BY "id" DESC LIMIT 1;
-        NEW."prev_hash" := coalesce(previous, repeat('0', 64));
-        NEW."hash" := encode(sha256(convert_to(NEW."prev_hash" || '|' || "access_log_canonical"(NEW), 'UTF8')), 'hex');
-        RETURN NEW;
+        IF TG_OP = 'UPDATE' AND OLD."seq" IS NULL AND NEW."seq" IS NOT NULL
+           AND (NEW."id", NEW."at", NEW."actor", NEW."actor_role", NEW."organisation", NEW."person_index", NEW."action", NEW."resource",
+                NEW."purpose", NEW."outcome", NEW."details")
+               IS NOT DISTINCT FROM
+               (OLD."id", OLD."at", OLD."actor", OLD."actor_role", OLD."organisation", OLD."person_index", OLD."action", OLD."resource",
+                OLD."purpose", OLD."outcome", OLD."details") THEN
+          RETURN NEW;
+        END IF;
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
       END $$`);
-    await q.query(`CREATE TRIGGER "tr_access_log_chain" BEFORE INSERT ON "access_log" FOR EACH ROW EXECUTE FUNCTION "access_log_chain"()`);
-    await q.query(`CREATE TRIGGER "tr_access_log_append_only" BEFORE UPDATE OR DELETE ON "access_log" FOR EACH ROW EXECUTE FUNCTION "refuse_change"()`);
+    await q.query(`CREATE TRIGGER "tr_access_log_append_only" BEFORE UPDATE OR DELETE ON "access_log" FOR EACH ROW EXECUTE FUNCTION "access_log_guard"()`);
     await q.query(`CREATE TRIGGER "tr_access_log_no_truncate" BEFORE TRUNCATE ON "access_log" FOR EACH STATEMENT EXECUTE FUNCTION "refuse_change"()`);
+
+    // The person as the access log knows them (a keyed index of its own, see BsnVault.auditIndex),
+    // kept with the referral so that statements can log without decrypting; erased with the rest.
+    await q.query(`ALTER TABLE "referral" ADD "audit_index" character(64)`);
 
     // The application's own database role: it may read and add entries, never change them.
     // (Roles belong to the cluster; another database may have made it already.)
     await q.query(`DO $$ BEGIN CREATE ROLE "ggz_app" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    // Sealing needs the three chain columns, and the guard lets them be set once only.
     await q.query(`GRANT SELECT, INSERT ON "access_log" TO "ggz_app"`);
+    await q.query(`GRANT UPDATE ("seq", "prev_hash", "hash") ON "access_log" TO "ggz_app"`);
     await q.query(`GRANT USAGE ON SEQUENCE "access_log_id_seq" TO "ggz_app"`);
     await q.query(`REVOKE UPDATE, DELETE, TRUNCATE ON "access_log" FROM "ggz_app"`);
   }
@@ -70,8 +84,9 @@ export class AccessLog1764400000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`REVOKE ALL ON "access_log" FROM "ggz_app"`);
     await q.query(`REVOKE ALL ON SEQUENCE "access_log_id_seq" FROM "ggz_app"`);
+    await q.query(`ALTER TABLE "referral" DROP COLUMN "audit_index"`);
     await q.query(`DROP FUNCTION "access_log_canonical"("access_log")`);
     await q.query(`DROP TABLE "access_log"`);
-    await q.query(`DROP FUNCTION "access_log_chain"()`);
+    await q.query(`DROP FUNCTION "access_log_guard"()`);
   }
 }

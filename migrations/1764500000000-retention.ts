@@ -18,7 +18,7 @@ export class Retention1764500000000 implements MigrationInterface {
       `ALTER TABLE "referral" ADD CONSTRAINT "ck_referral_personal_data" CHECK (
          CASE WHEN "status" IN ('withdrawn', 'erased')
               THEN "bsn_ciphertext" IS NULL AND "bsn_key_id" IS NULL AND "bsn_blind_index" IS NULL AND "content_fingerprint" IS NULL AND "dsm_code" IS NULL
-                   AND ("status" = 'erased') = ("erased_at" IS NOT NULL) AND ("status" = 'withdrawn') = ("withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL)
+                   AND "audit_index" IS NULL AND ("status" = 'erased') = ("erased_at" IS NOT NULL) AND ("status" = 'withdrawn') = ("withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL)
               ELSE "bsn_ciphertext" IS NOT NULL AND "bsn_key_id" IS NOT NULL AND "bsn_blind_index" IS NOT NULL AND "content_fingerprint" IS NOT NULL
                    AND "withdrawn_at" IS NULL AND "withdrawn_by" IS NULL AND "erased_at" IS NULL END)`,
     );

@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { dropDatabase, ensureDatabase } from '@app/platform';
+import { AuditService, dropDatabase, ensureDatabase } from '@app/platform';
 import { amsterdamDate } from '@app/core';
-import { giveTask, http, referralMessage, RunningApi, startApi, token } from './support/harness';
+import { giveTask, http, referralMessage, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -61,11 +61,13 @@ describe('what the log holds', () => {
     expect(res.status).toBe(200);
     expect(res.body.entries.map((e: any) => [e.actor, e.actorRole, e.organisation, e.action, e.resource, e.purpose, e.outcome])).toEqual([
       ['verwijsdienst', 'referral-service', UZOVI, 'create', `referral/${referralId}`, 'zorgbemiddeling', 'allowed'],
+      ['mediator-1', 'mediator', UZOVI, 'update', `task/${taskId}`, 'zorgbemiddeling', 'allowed'],
       ['mediator-1', 'mediator', UZOVI, 'read-bsn', `task/${taskId}`, 'zorgbemiddeling', 'allowed'],
       ['mediator-2', 'mediator', UZOVI, 'read', `referral/${referralId}`, 'zorgbemiddeling', 'allowed'],
     ]);
     const personIndex = res.body.entries[0].personIndex;
     expect(personIndex).toMatch(/^[0-9a-f]{64}$/);
+    expect(res.body.entries[1].details).toEqual({ command: 'claimed' });
     // The log knows the person by an index of its own, not the referral's blind index.
     const { rows } = await db.query(`SELECT bsn_blind_index FROM referral WHERE id = $1`, [referralId]);
     expect(personIndex).not.toBe(rows[0].bsn_blind_index);
@@ -130,6 +132,20 @@ describe('withdrawal', () => {
     const entries = (await search({ bsn: msg.bsn })).body.entries;
     expect(entries.at(-1)).toMatchObject({ action: 'withdraw', purpose: 'consent-withdrawal', outcome: 'allowed', resource: `referral/${referralId}`, details: { tasksClosed: 1 } });
     expect((await db.query(`SELECT bsn_blind_index FROM referral WHERE id = $1`, [referralId])).rows[0].bsn_blind_index).toBeNull();
+  });
+});
+
+describe('sealing', () => {
+  it('the worker seals new entries into the chain within seconds, without anyone asking', async () => {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM access_log WHERE seq IS NULL`);
+    expect(rows[0].n).toBeGreaterThan(0);
+    const worker = await startWorker({ DATABASE_URL: url });
+    try {
+      await waitFor(async () => (await db.query(`SELECT count(*)::int AS n FROM access_log WHERE seq IS NULL`)).rows[0].n === 0, 10_000);
+    } finally {
+      await worker.close();
+    }
+    expect(await api.app.get(AuditService).verify()).toMatchObject({ brokenAt: null, unsealed: 0 });
   });
 });
 

@@ -159,13 +159,23 @@ async function main() {
   const c = new Client({ connectionString: dbUrl(DB_NAME) });
   await c.connect();
   const t0 = performance.now();
+  // Real sealed (synthetic) BSNs under the API's key: claims write access-log entries, which
+  // name the person by an index computed from the BSN.
+  const { BsnVault, loadConfig } = require(path.join(ROOT, 'dist/libs/platform/src/index.js'));
+  const { syntheticBsn } = require(path.join(ROOT, 'dist/libs/core/src/index.js'));
+  const vault = new BsnVault(loadConfig(env()).bsn);
+  const sealed = Array.from({ length: TASKS }, (_, i) => {
+    const bsn = syntheticBsn(20_000_000 + i * 11);
+    const s = vault.seal(bsn);
+    return [s.ciphertext.toString('hex'), s.keyId, vault.blindIndex(bsn)];
+  });
   await c.query(
     `INSERT INTO referral (uzovi, message_id, content_fingerprint, bsn_ciphertext, bsn_key_id, bsn_blind_index, verwijsdatum,
        klachtenprofiel, agb, consent_id, consent_given_at, consent_scope, consent_channel, sender, status, verdict)
-     SELECT ($2::text[])[1 + n % 10], 'w-' || n, md5('f' || n) || md5(n || 'f'), decode(md5(n::text), 'hex'), 'bench', md5('b' || n) || md5(n || 'b'),
+     SELECT ($1::text[])[1 + n % 10], 'w-' || n, md5('f' || n) || md5(n || 'f'), decode(s.ct, 'hex'), s.key_id, s.bidx,
             current_date - (n % 30), 'depressie', '73' || lpad((n % 400)::text, 6, '0'), 'c-' || n, now(), 'zorgbemiddeling', 'bench', 'bench', 'evaluated', 'above-norm'
-       FROM generate_series(1, $1) AS n`,
-    [TASKS, INSURERS],
+       FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS s(ct, key_id, bidx, o), LATERAL (SELECT o::int AS n) AS i`,
+    [INSURERS, sealed.map((x) => x[0]), sealed.map((x) => x[1]), sealed.map((x) => x[2])],
   );
   await c.query(
     `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date, created_at)

@@ -11,7 +11,7 @@
  */
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditService, BsnVault, Principal } from '@app/platform';
+import { AuditService, Principal } from '@app/platform';
 
 export interface WithdrawalRequest {
   referralId?: string;
@@ -39,7 +39,6 @@ export class ConsentWithdrawalService {
 
   constructor(
     private readonly db: DataSource,
-    private readonly vault: BsnVault,
     private readonly audit: AuditService,
   ) {}
 
@@ -47,7 +46,7 @@ export class ConsentWithdrawalService {
     return this.db.transaction(async (tx) => {
       const byId = request.referralId !== undefined;
       const [referral] = await tx.query(
-        `SELECT id, message_id, uzovi, status, withdrawn_at, bsn_ciphertext, bsn_key_id FROM referral
+        `SELECT id, message_id, uzovi, status, withdrawn_at, audit_index FROM referral
           WHERE uzovi = ANY($1::bpchar[]) AND ${byId ? 'id = $2::uuid' : 'message_id = $2 AND ($3::bpchar IS NULL OR uzovi = $3::bpchar)'}
           FOR UPDATE`,
         byId ? [caller.uzovis, request.referralId] : [caller.uzovis, request.messageId, request.uzovi ?? null],
@@ -70,11 +69,11 @@ export class ConsentWithdrawalService {
       });
       if (referral.status === 'withdrawn' || referral.status === 'erased') return receipt(referral.withdrawn_at, 0, true);
 
-      // The person as the access log knows them, taken before the BSN is erased.
-      const personIndex = this.vault.auditIndex(this.vault.open({ keyId: referral.bsn_key_id, ciphertext: referral.bsn_ciphertext }));
+      // The person as the access log knows them, taken before it is erased.
+      const personIndex: string | null = referral.audit_index;
       const [[erased]] = await tx.query(
         `UPDATE referral SET status = 'withdrawn', withdrawn_at = now(), withdrawn_by = $2, status_changed_at = now(),
-                bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL
+                bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL, audit_index = NULL
           WHERE id = $1 RETURNING withdrawn_at`,
         [referral.id, caller.subject],
       );

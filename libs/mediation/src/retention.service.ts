@@ -13,7 +13,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { amsterdamDate } from '@app/core';
-import { APP_CONFIG, AppConfig, AuditService, BsnVault } from '@app/platform';
+import { APP_CONFIG, AppConfig, AuditService } from '@app/platform';
 
 const BATCH = 500;
 
@@ -28,7 +28,6 @@ export class RetentionService {
 
   constructor(
     private readonly db: DataSource,
-    private readonly vault: BsnVault,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -58,8 +57,8 @@ export class RetentionService {
           : `r.status = 'evaluated' AND r.verwijsdatum < $1::date AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id)`;
       for (;;) {
         const erased = await this.db.transaction(async (tx) => {
-          const rows: { id: string; uzovi: string; bsn_ciphertext: Buffer; bsn_key_id: string }[] = await tx.query(
-            `SELECT r.id, r.uzovi, r.bsn_ciphertext, r.bsn_key_id FROM referral r
+          const rows: { id: string; uzovi: string; audit_index: string | null }[] = await tx.query(
+            `SELECT r.id, r.uzovi, r.audit_index FROM referral r
               WHERE r.status IN ('pending', 'evaluated') AND ${due}
               ORDER BY r.id LIMIT ${BATCH} FOR UPDATE OF r SKIP LOCKED`,
             [reason === 'afterTask' ? closedBefore : horizonDay],
@@ -67,14 +66,14 @@ export class RetentionService {
           if (rows.length === 0) return 0;
           await tx.query(
             `UPDATE referral SET status = 'erased', erased_at = $2, status_changed_at = $2,
-                    bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL
+                    bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL, audit_index = NULL
               WHERE id = ANY($1::uuid[])`,
             [rows.map((r) => r.id), now],
           );
           await this.audit.record(
             rows.map((r) => ({
               actor: { subject: 'retention', role: 'system' as const, organisation: r.uzovi },
-              personIndex: this.vault.auditIndex(this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext })),
+              personIndex: r.audit_index,
               action: 'erase' as const,
               resource: `referral/${r.id}`,
               purpose: 'retention' as const,

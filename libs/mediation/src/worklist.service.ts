@@ -19,6 +19,12 @@ const SUMMARY_COLUMNS = `t.id, t.status, t.priority, to_char(t.due_date, 'YYYY-M
 
 type Db = Pick<EntityManager, 'query'>;
 
+/** The access-log entries of a claim statement (a CTE over `claimed`), written in the same statement. */
+const AUDIT_CLAIMS = `audit AS (
+         INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome, details)
+         SELECT c.assignee, c.actor_role, c.uzovi, r.audit_index, 'update', 'task/' || c.id, 'zorgbemiddeling', 'allowed', '{"command": "claimed"}'
+           FROM claimed c JOIN referral r ON r.id = c.referral_id)`;
+
 export interface TaskFilter {
   status?: string;
   assignee?: string;
@@ -151,7 +157,8 @@ export class WorklistService {
          RETURNING t.*, who.k, who.role AS actor_role),
        event AS (
          INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
-         SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed)
+         SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed),
+       ${AUDIT_CLAIMS}
        SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id`,
       [callers.map((c) => c.uzovis[0]), callers.map((c) => c.subject), callers.map((c) => c.role)],
     );
@@ -179,7 +186,8 @@ export class WorklistService {
          RETURNING t.*, who.k, who.role AS actor_role),
        event AS (
          INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
-         SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed)
+         SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed),
+       ${AUDIT_CLAIMS}
        SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id`,
       [own.value, callers.map((c) => c.subject), callers.map((c) => c.role), callers.length],
     );
@@ -390,7 +398,7 @@ export class WorklistService {
   async detail(id: string, caller: Principal) {
     const rows: any[] = await this.db.query(
       `SELECT ${SUMMARY_COLUMNS}, t.alternatives, t.alternatives_updated_at, t.outcome_details,
-              r.bsn_ciphertext, r.bsn_key_id, to_char(r.verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum, r.dsm_code, r.verdict,
+              r.bsn_ciphertext, r.bsn_key_id, r.audit_index, to_char(r.verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum, r.dsm_code, r.verdict,
               (SELECT row_to_json(e) FROM (SELECT id, evaluated_at, evaluation_date, trigger, verdict, phase, explanation
                                              FROM referral_evaluation WHERE referral_id = r.id ORDER BY evaluated_at DESC, id LIMIT 1) e) AS evaluation
          FROM mediation_task t JOIN referral r ON r.id = t.referral_id
@@ -407,7 +415,7 @@ export class WorklistService {
     await this.db.query(`INSERT INTO task_access (task_id, uzovi, subject, role, bsn_shown) VALUES ($1, $2, $3, $4, $5)`, [id, t.uzovi, caller.subject, caller.role, showBsn]);
     const bsn = t.bsn_ciphertext === null ? null : this.vault.open({ keyId: t.bsn_key_id, ciphertext: t.bsn_ciphertext });
     await this.audit.record([
-      { actor: caller, personIndex: bsn && this.vault.auditIndex(bsn), action: showBsn ? 'read-bsn' : 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' },
+      { actor: caller, personIndex: t.audit_index, action: showBsn ? 'read-bsn' : 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' },
     ]);
     const events: any[] = await this.db.query(
       `SELECT type, actor, actor_role, at, details FROM task_event WHERE task_id = $1 ORDER BY id`,
@@ -447,7 +455,10 @@ export class WorklistService {
   private async command(id: string, caller: Principal, version: number, decide: (task: any, tx: Db) => Change | Promise<Change>): Promise<TaskSummaryDto> {
     return this.db.transaction(async (tx) => {
       const rows: any[] = await tx.query(`SELECT * FROM mediation_task WHERE id = $1 AND uzovi = ANY($2::text[]) FOR UPDATE`, [id, caller.uzovis]);
-      if (rows.length === 0) throw new NotFoundException('No task with this id for your organisation');
+      if (rows.length === 0) {
+        await this.audit.record([{ actor: caller, personIndex: null, action: 'update', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
+        throw new NotFoundException('No task with this id for your organisation');
+      }
       const t = rows[0];
       if (t.version !== version) throw conflict('The task was changed since you read it', 'version', `is ${version}, but the task is at version ${t.version}: read it again`);
       const change = await decide(t, tx);
@@ -464,7 +475,14 @@ export class WorklistService {
         caller.role,
         JSON.stringify(change.event.details ?? {}),
       ]);
-      const [out] = await tx.query(`SELECT ${SUMMARY_COLUMNS} FROM mediation_task t JOIN referral r ON r.id = t.referral_id WHERE t.id = $1`, [id]);
+      const [out] = await tx.query(
+        `SELECT ${SUMMARY_COLUMNS}, r.audit_index FROM mediation_task t JOIN referral r ON r.id = t.referral_id WHERE t.id = $1`,
+        [id],
+      );
+      await this.audit.record(
+        [{ actor: caller, personIndex: out.audit_index, action: 'update', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed', details: { command: change.event.type } }],
+        tx,
+      );
       return toSummary(out, amsterdamDate(new Date()));
     });
   }

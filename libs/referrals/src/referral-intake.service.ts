@@ -30,6 +30,8 @@ interface Sealed {
   ciphertext: Buffer;
   keyId: string;
   blindIndex: string;
+  /** The person as the access log knows them. */
+  auditIndex: string;
   givenAt: string;
 }
 
@@ -85,12 +87,12 @@ export class ReferralIntakeService {
     const inserted: StoredRow[] = await this.db.query(
       `INSERT INTO referral (uzovi, message_id, content_fingerprint, bsn_ciphertext, bsn_key_id, bsn_blind_index,
                              verwijsdatum, klachtenprofiel, dsm_code, agb, consent_id, consent_given_at,
-                             consent_scope, consent_channel, sender)
+                             consent_scope, consent_channel, sender, audit_index)
        SELECT u.uzovi, u.message_id, u.fp, decode(u.ct, 'hex'), u.key_id, u.bidx, u.vd, u.kp, u.dsm, u.agb,
-              u.cid, u.cat, u.cscope, u.cch, $15
+              u.cid, u.cat, u.cscope, u.cch, $15, u.aidx
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[],
-                     $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[])
-              AS u(uzovi, message_id, fp, ct, key_id, bidx, vd, kp, dsm, agb, cid, cat, cscope, cch)
+                     $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[], $16::text[])
+              AS u(uzovi, message_id, fp, ct, key_id, bidx, vd, kp, dsm, agb, cid, cat, cscope, cch, aidx)
        ON CONFLICT ON CONSTRAINT uq_referral_uzovi_message_id DO NOTHING
        RETURNING ${RETURNING}`,
       [
@@ -109,6 +111,7 @@ export class ReferralIntakeService {
         col((s) => s.msg.consent.scope),
         col((s) => s.msg.consent.channel),
         caller.subject,
+        col((s) => s.auditIndex),
       ],
     );
 
@@ -147,7 +150,7 @@ export class ReferralIntakeService {
     await this.audit.record(
       results.flatMap((r, i) =>
         r.outcome === 'created'
-          ? [{ actor: caller, personIndex: this.vault.auditIndex(sealed[i].bsn), action: 'create' as const, resource: `referral/${r.referral.id}`, purpose: 'zorgbemiddeling' as const, outcome: 'allowed' as const }]
+          ? [{ actor: caller, personIndex: sealed[i].auditIndex, action: 'create' as const, resource: `referral/${r.referral.id}`, purpose: 'zorgbemiddeling' as const, outcome: 'allowed' as const }]
           : [],
       ),
     );
@@ -162,7 +165,7 @@ export class ReferralIntakeService {
 
   async findForTenant(id: string, caller: Principal): Promise<ReferralViewDto> {
     const rows: Array<Record<string, any>> = await this.db.query(
-      `SELECT id, uzovi, message_id, bsn_ciphertext, bsn_key_id, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum,
+      `SELECT id, uzovi, message_id, bsn_ciphertext, bsn_key_id, audit_index, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum,
               klachtenprofiel, dsm_code, agb, consent_id, consent_given_at, consent_scope, consent_channel,
               status, verdict, received_at, status_changed_at
          FROM referral
@@ -179,7 +182,7 @@ export class ReferralIntakeService {
     }
     const r = rows[0];
     const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });
-    await this.audit.record([{ actor: caller, personIndex: this.vault.auditIndex(bsn), action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' }]);
+    await this.audit.record([{ actor: caller, personIndex: r.audit_index, action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' }]);
     return {
       id: r.id,
       messageId: r.message_id,
@@ -216,7 +219,7 @@ export class ReferralIntakeService {
       msg.consent.channel,
     ]);
     const { keyId, ciphertext } = this.vault.seal(bsn);
-    return { msg, bsn, fingerprint: this.vault.fingerprint(canonical), ciphertext, keyId, blindIndex: this.vault.blindIndex(bsn), givenAt };
+    return { msg, bsn, fingerprint: this.vault.fingerprint(canonical), ciphertext, keyId, blindIndex: this.vault.blindIndex(bsn), auditIndex: this.vault.auditIndex(bsn), givenAt };
   }
 
   private view(s: Sealed, row: StoredRow): ReferralViewDto {

@@ -25,7 +25,7 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
   'ck_referral_personal_data',
   `CASE WHEN "status" IN ('withdrawn', 'erased')
               THEN "bsn_ciphertext" IS NULL AND "bsn_key_id" IS NULL AND "bsn_blind_index" IS NULL AND "content_fingerprint" IS NULL AND "dsm_code" IS NULL
-                   AND ("status" = 'erased') = ("erased_at" IS NOT NULL) AND ("status" = 'withdrawn') = ("withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL)
+                   AND "audit_index" IS NULL AND ("status" = 'erased') = ("erased_at" IS NOT NULL) AND ("status" = 'withdrawn') = ("withdrawn_at" IS NOT NULL AND "withdrawn_by" IS NOT NULL)
               ELSE "bsn_ciphertext" IS NOT NULL AND "bsn_key_id" IS NOT NULL AND "bsn_blind_index" IS NOT NULL AND "content_fingerprint" IS NOT NULL
                    AND "withdrawn_at" IS NULL AND "withdrawn_by" IS NULL AND "erased_at" IS NULL END`,
 )
@@ -56,6 +56,10 @@ export class ReferralEntity {
 
   @Column({ name: 'bsn_key_id', type: 'varchar', length: 32, nullable: true })
   bsnKeyId: string | null;
+
+  /** The person as the access log knows them (BsnVault.auditIndex); erased with the BSN. */
+  @Column({ name: 'audit_index', type: 'char', length: 64, nullable: true })
+  auditIndex: string | null;
 
   @Index('ix_referral_bsn_blind_index')
   @Column({ name: 'bsn_blind_index', type: 'char', length: 64, nullable: true })

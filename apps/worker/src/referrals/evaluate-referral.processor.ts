@@ -9,7 +9,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
-import { APP_CONFIG, AppConfig, createRedis, QUEUE_NAMES } from '@app/platform';
+import { APP_CONFIG, AppConfig, AuditService, createRedis, QUEUE_NAMES } from '@app/platform';
 import { BatchOutcome, ReevaluationService, ReferralEvaluationService, RetentionService, WorklistService } from '@app/mediation';
 import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
@@ -19,6 +19,8 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   private worker?: Worker<EvaluateReferralsJob>;
   private connection?: IORedis;
   private sweepTimer?: NodeJS.Timeout;
+  private sealTimer?: NodeJS.Timeout;
+  private sealing?: Promise<unknown>;
   private sweeping?: Promise<unknown>;
 
   constructor(
@@ -28,6 +30,7 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     private readonly reevaluation: ReevaluationService,
     private readonly worklist: WorklistService,
     private readonly retention: RetentionService,
+    private readonly audit: AuditService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -41,6 +44,8 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     this.worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: QUEUE_NAMES.evaluateReferral, jobId: job?.id, error: e.message }));
     this.worker.on('error', (e) => this.logger.warn({ msg: 'worker error', error: e.message }));
     this.sweepTimer = setInterval(() => void this.sweepOnce(), this.config.sweeper.intervalSeconds * 1000);
+    // New access-log entries are sealed into the hash chain about every second.
+    this.sealTimer = setInterval(() => void this.sealAccessLog(), 1000);
     this.logger.log({ msg: 'worker started', queue: QUEUE_NAMES.evaluateReferral, concurrency: this.config.workerConcurrency });
   }
 
@@ -74,9 +79,21 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     }
   }
 
+  async sealAccessLog(): Promise<void> {
+    if (this.sealing) return;
+    this.sealing = this.audit.seal().catch((e) => this.logger.warn({ msg: 'access log not sealed (next second retries)', error: (e as Error).message }));
+    try {
+      await this.sealing;
+    } finally {
+      this.sealing = undefined;
+    }
+  }
+
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.sweepTimer);
+    clearInterval(this.sealTimer);
     await this.sweeping;
+    await this.sealing;
     // close() waits for jobs in progress to finish before resolving.
     await this.worker?.close();
     this.connection?.disconnect();

@@ -1,8 +1,9 @@
 /**
  * The access log (NEN 7513): every read or change of a person's data — by a person or by the
  * system — is one entry: who (subject, role, organisation), when, which person (blind index,
- * never the BSN), what action on which resource, for what purpose, allowed or refused. The table
- * chains each entry to the previous one (see the migration); `verify` recomputes the chain.
+ * never the BSN), what action on which resource, for what purpose, allowed or refused. Entries
+ * are written without waiting for each other and sealed into a hash chain shortly after
+ * (`seal`, run by the worker about every second); `verify` recomputes the chain.
  *
  * Writers call `record` after the fact (or inside their transaction when the entry must stand
  * or fall with the change). Details must never hold a BSN: `record` refuses digit runs that
@@ -50,6 +51,8 @@ export interface AuditQueryable {
 }
 
 const LONG_DIGITS = /\d{8,}/;
+const GENESIS = '0'.repeat(64);
+const chainHash = (previous: string, canonical: string) => createHash('sha256').update(`${previous}|${canonical}`, 'utf8').digest('hex');
 
 function organisationOf(actor: AuditEntry['actor']): string {
   if ('organisation' in actor) return actor.organisation;
@@ -102,27 +105,64 @@ export class AuditService {
   }
 
   /**
-   * Recomputes the chain from the first entry. Returns the number of entries checked and the
-   * first entry whose hash or link does not match, if any.
+   * Seals new entries: each gets the next position in the chain and its hash. One sealer at a
+   * time (others return 0); entries of transactions still in flight are sealed by a later call.
+   * The worker calls this about every second. Returns how many it sealed.
    */
-  async verify(batch = 10_000): Promise<{ entries: number; brokenAt: string | null; reason: string | null }> {
-    let previous = '0'.repeat(64);
+  async seal(max = 10_000): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const [{ locked }] = await tx.query(`SELECT pg_try_advisory_xact_lock(hashtext('access_log_seal')) AS locked`);
+      if (!locked) return 0;
+      const [last] = await tx.query(`SELECT seq::text, hash FROM access_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`);
+      const rows: { id: string; canonical: string }[] = await tx.query(
+        `SELECT e.id::text AS id, access_log_canonical(e) AS canonical FROM access_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT $1 FOR UPDATE`,
+        [max],
+      );
+      if (rows.length === 0) return 0;
+      let seq = last ? BigInt(last.seq) : 0n;
+      let previous: string = last?.hash ?? GENESIS;
+      const sealed = rows.map((r) => {
+        seq += 1n;
+        const hash = chainHash(previous, r.canonical);
+        const entry = { id: r.id, seq: seq.toString(), prev: previous, hash };
+        previous = hash;
+        return entry;
+      });
+      await tx.query(
+        `UPDATE access_log a SET seq = x.seq, prev_hash = x.prev, hash = x.hash
+           FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, seq bigint, prev text, hash text) WHERE a.id = x.id`,
+        [JSON.stringify(sealed)],
+      );
+      return rows.length;
+    });
+  }
+
+  /**
+   * Recomputes the chain from its first position. Returns the entries checked, the first entry
+   * whose hash or link does not match (if any), and how many entries are not sealed yet.
+   */
+  async verify(batch = 10_000): Promise<{ entries: number; brokenAt: string | null; reason: string | null; unsealed: number }> {
+    const [{ unsealed }] = await this.db.query(`SELECT count(*)::int AS unsealed FROM access_log WHERE seq IS NULL`);
+    let previous = GENESIS;
+    let expectedSeq = 1n;
     let after = '0';
     let entries = 0;
     for (;;) {
-      const rows: { id: string; canonical: string; prev_hash: string; hash: string }[] = await this.db.query(
-        `SELECT e.id::text, access_log_canonical(e) AS canonical, e.prev_hash, e.hash FROM access_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2`,
+      const rows: { id: string; seq: string; canonical: string; prev_hash: string; hash: string }[] = await this.db.query(
+        `SELECT e.id::text AS id, e.seq::text AS seq, access_log_canonical(e) AS canonical, e.prev_hash, e.hash
+           FROM access_log e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`,
         [after, batch],
       );
       for (const r of rows) {
-        if (r.prev_hash !== previous) return { entries, brokenAt: r.id, reason: 'does not link to the entry before it (an entry was removed or changed)' };
-        const expected = createHash('sha256').update(`${r.prev_hash}|${r.canonical}`, 'utf8').digest('hex');
-        if (expected !== r.hash) return { entries, brokenAt: r.id, reason: 'its content does not match its hash (the entry was changed)' };
+        const missing = BigInt(r.seq) !== expectedSeq;
+        if (missing || r.prev_hash !== previous) return { entries, brokenAt: r.id, reason: 'does not link to the entry before it (an entry was removed or changed)', unsealed };
+        if (chainHash(r.prev_hash, r.canonical) !== r.hash) return { entries, brokenAt: r.id, reason: 'its content does not match its hash (the entry was changed)', unsealed };
         previous = r.hash;
+        expectedSeq += 1n;
         entries++;
       }
-      if (rows.length < batch) return { entries, brokenAt: null, reason: null };
-      after = rows[rows.length - 1].id;
+      if (rows.length < batch) return { entries, brokenAt: null, reason: null, unsealed };
+      after = rows[rows.length - 1].seq;
     }
   }
 }
