@@ -6,6 +6,7 @@
  *   db:create                                                                create the database if missing
  *   seed:demo                                                                load synthetic demo referrals
  *   audit:verify                                                             recompute the access log's hash chain (exit 1 when broken)
+ *   bsn:reencrypt [--batch N]                                                re-encrypt BSNs under BSN_ENCRYPTION_KEY_ID (key rotation)
  *   generate:snapshots --entries N --providers P --dup-rate R [--pre-share S] [--repeat-rate Q] [--seed X] [--out DIR]
  *                                                                            write synthetic TTP snapshots and their ground truth
  * Exit codes: 0 success, 2 usage error, 78 bad configuration, 1 anything else.
@@ -15,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { AuditService, ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
+import { describeReencryptReport, reencryptBsns } from '@app/platform';
 import { generateSnapshots, readGenerateFlags } from './generate-snapshots';
 import { seedDemo } from './seed-demo';
 
@@ -101,12 +103,28 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
   async 'audit:verify'() {
     await withDataSource(async (ds) => {
-      const result = await new AuditService(ds).verify();
+      const audit = new AuditService(ds);
+      while ((await audit.seal()) > 0);
+      const result = await audit.verify();
       if (result.brokenAt === null) console.log(`access log intact: ${result.entries} entries verified`);
       else {
         console.error(`access log BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.entries} entries before it verified)`);
         process.exitCode = 1;
       }
+    });
+  },
+  async 'bsn:reencrypt'(args) {
+    const f = parseFlags(args);
+    const unknown = Object.keys(f).filter((k) => k !== 'batch');
+    if (unknown.length) throw new UsageError(`unknown option --${unknown[0]} (bsn:reencrypt takes --batch N)`);
+    const batchSize = f.batch === undefined ? 1000 : Number(f.batch);
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 10000)) throw new UsageError('--batch must be a whole number from 1 to 10000');
+    const keys = loadConfigOrExit().bsn;
+    await withDataSource(async (ds) => {
+      console.log(`re-encrypting BSNs under key "${keys.currentKeyId}", ${batchSize} per transaction`);
+      const report = await reencryptBsns(ds, keys, { batchSize, onBatch: (p) => console.log(`batch ${p.batch}: ${p.reencrypted} re-encrypted (${p.total} so far)`) });
+      for (const line of describeReencryptReport(report)) console.log(line);
+      if (Object.keys(report.missingKey).length > 0 || report.leftOver > 0) process.exitCode = 1;
     });
   },
   async 'seed:demo'() {

@@ -6,7 +6,7 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
-import type { Role } from './roles';
+import type { Principal, Role } from './roles';
 import { TokenError, TokenService } from './token.service';
 
 @Injectable()
@@ -18,7 +18,7 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokenService,
   ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
+  canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const roles = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets);
@@ -30,15 +30,33 @@ export class AuthGuard implements CanActivate {
     const header: unknown = req.headers?.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw new UnauthorizedException('A bearer token is required (Authorization: Bearer <token>)');
+    // Synchronous unless the token's key must first be fetched (JWKS, unknown kid).
+    let principal: Principal | Promise<Principal>;
     try {
-      req.principal = this.tokens.verify(m[1]);
+      principal = this.tokens.authenticate(m[1]);
     } catch (e) {
-      if (e instanceof TokenError) throw new UnauthorizedException(e.message);
-      throw e;
+      throw refusal(e);
     }
-    if (!roles.includes(req.principal.role)) {
-      throw new ForbiddenException(`Role ${req.principal.role} may not call this route (allowed: ${roles.join(', ')})`);
+    if (principal instanceof Promise) {
+      return principal.then(
+        (p) => admit(req, p, roles),
+        (e) => {
+          throw refusal(e);
+        },
+      );
     }
-    return true;
+    return admit(req, principal, roles);
   }
+}
+
+function refusal(e: unknown): unknown {
+  return e instanceof TokenError ? new UnauthorizedException(e.message) : e;
+}
+
+function admit(req: { principal?: Principal }, principal: Principal, roles: Role[]): true {
+  req.principal = principal;
+  if (!roles.includes(principal.role)) {
+    throw new ForbiddenException(`Role ${principal.role} may not call this route (allowed: ${roles.join(', ')})`);
+  }
+  return true;
 }

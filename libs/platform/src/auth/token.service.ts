@@ -1,11 +1,17 @@
 /**
  * Verifies bearer JWTs and turns them into a Principal. HS256 with a shared secret serves
- * development; RS256 with a public key serves production (a JWKS source can implement the same
- * `keyFor` seam). Tokens must name issuer and audience and carry an expiry.
+ * development; RS256 serves production, with a configured public key or with keys from the
+ * identity provider's JWKS endpoint picked by the token's `kid` (see jwks-key-source.ts).
+ * Tokens must name issuer and audience and carry an expiry.
+ *
+ * authenticate() is what the guard calls: synchronous whenever the key is at hand (always for
+ * HS256 and a configured public key; for JWKS when the kid is cached), a promise only when the
+ * JWKS must be fetched first. verify() never waits: with JWKS it knows only cached keys.
  */
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AppConfig } from '../config/config';
+import { JwksKeySource, JwksStatus } from './jwks-key-source';
 import { AGB_ROLES, isRole, Principal, Role, UZOVI_ROLES } from './roles';
 
 export class TokenError extends Error {}
@@ -24,17 +30,64 @@ export class TokenService {
    * which cost ~340 µs per request here (bench/intake); a KeyObject costs ~7 µs.
    */
   private readonly key: KeyObject | undefined;
+  /** RS256 keys from JWT_JWKS_URL; fetched lazily, on the first token that needs them. */
+  private readonly jwks: JwksKeySource | undefined;
 
-  constructor(private readonly config: AppConfig['jwt']) {
+  constructor(
+    private readonly config: AppConfig['jwt'],
+    deps: { jwks?: JwksKeySource } = {},
+  ) {
     if (config.algorithm === 'HS256' && config.secret) this.key = createSecretKey(Buffer.from(config.secret, 'utf8'));
-    if (config.algorithm === 'RS256' && config.publicKey) this.key = createPublicKey(config.publicKey);
+    if (config.algorithm === 'RS256' && config.jwks) this.jwks = deps.jwks ?? new JwksKeySource(config.jwks);
+    else if (config.algorithm === 'RS256' && config.publicKey) this.key = createPublicKey(config.publicKey);
   }
 
+  /** The guard's entry: a Principal, or a promise of one when the JWKS must be fetched first. Errors are TokenErrors. */
+  authenticate(token: string): Principal | Promise<Principal> {
+    if (!this.jwks) return this.verify(token);
+    const kid = this.kidOf(token);
+    const key = this.jwks.peek(kid);
+    if (key) return this.verifyWith(token, key);
+    return this.jwks.resolve(kid).then((k) => this.verifyWith(token, k));
+  }
+
+  /** Synchronous verification; with JWKS only against keys already cached. */
   verify(token: string): Principal {
+    return this.verifyWith(token, this.jwks ? this.jwks.peek(this.kidOf(token)) : this.key);
+  }
+
+  /** The state of the JWKS cache (for a readiness check), or undefined when keys are not from a JWKS. */
+  jwksStatus(): JwksStatus | undefined {
+    return this.jwks?.status();
+  }
+
+  /** For a readiness check: fetches the JWKS while the cache is cold (within the refresh limit), then reports its state. */
+  async warmJwks(): Promise<JwksStatus | undefined> {
+    if (this.jwks && this.jwks.status().keys === 0) await this.jwks.refresh();
+    return this.jwks?.status();
+  }
+
+  /**
+   * The kid of an RS256 token, read before any key is looked up, so that tokens which cannot
+   * pass (another algorithm, alg none, no kid) never cause a JWKS fetch.
+   */
+  private kidOf(token: string): string {
+    let header: jwt.JwtHeader | undefined;
+    try {
+      header = jwt.decode(token, { complete: true })?.header;
+    } catch {
+      header = undefined;
+    }
+    if (!header || header.alg !== 'RS256') throw new TokenError('token is not valid');
+    if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256) throw new TokenError('token names no signing key (kid)');
+    return header.kid;
+  }
+
+  private verifyWith(token: string, key: KeyObject | undefined): Principal {
     let payload: jwt.JwtPayload;
     try {
-      if (!this.key) throw new TokenError('token verification is not configured');
-      const decoded = jwt.verify(token, this.key, {
+      if (!key) throw new TokenError(this.jwks ? 'token is signed with an unknown key' : 'token verification is not configured');
+      const decoded = jwt.verify(token, key, {
         algorithms: [this.config.algorithm],
         issuer: this.config.issuer,
         audience: this.config.audience,

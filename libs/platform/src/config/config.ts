@@ -31,6 +31,8 @@ export interface AppConfig {
     algorithm: 'HS256' | 'RS256';
     secret?: string;
     publicKey?: string;
+    /** RS256 keys from the identity provider's JWKS endpoint, picked by the token's `kid` (instead of publicKey). */
+    jwks?: { url: string; cacheSeconds: number; minRefreshSeconds: number; timeoutMs: number };
     issuer: string;
     audience: string;
   };
@@ -184,6 +186,30 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   // JWT: HS256 with a shared secret for development; RS256 with a public key for production.
   const algorithm = r.oneOf('JWT_ALGORITHM', ['HS256', 'RS256'] as const, 'HS256');
+  // JWKS for RS256 (production): keys fetched from the identity provider, cached, picked by the
+  // token's `kid`; https only in production. An unknown kid refetches at most once per
+  // JWT_JWKS_MIN_REFRESH_SECONDS, so forged key ids cannot make the service hammer the endpoint.
+  const jwksUrl = r.raw('JWT_JWKS_URL');
+  let jwks: AppConfig['jwt']['jwks'];
+  if (jwksUrl !== undefined) {
+    let protocol = '';
+    try {
+      protocol = new URL(jwksUrl).protocol;
+    } catch {
+      /* reported below, without echoing the value */
+    }
+    if (protocol !== 'https:' && !(protocol === 'http:' && !production)) {
+      r.problems.push(production ? 'JWT_JWKS_URL must be an https:// URL in production' : 'JWT_JWKS_URL must be an https:// (or, outside production, http://) URL');
+    }
+    if (algorithm !== 'RS256') r.problems.push('JWT_JWKS_URL needs JWT_ALGORITHM=RS256');
+    if (r.raw('JWT_PUBLIC_KEY') !== undefined) r.problems.push('set JWT_JWKS_URL or JWT_PUBLIC_KEY, not both');
+    jwks = {
+      url: jwksUrl,
+      cacheSeconds: r.int('JWT_JWKS_CACHE_SECONDS', 600, 1, 86400),
+      minRefreshSeconds: r.int('JWT_JWKS_MIN_REFRESH_SECONDS', 30, 0, 3600),
+      timeoutMs: r.int('JWT_JWKS_TIMEOUT_MS', 3000, 100, 60000),
+    };
+  }
   let secret: string | undefined;
   let publicKey: string | undefined;
   if (algorithm === 'HS256') {
@@ -192,7 +218,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (production && secret === DEV_JWT_SECRET) r.problems.push('JWT_SECRET must not be the development secret in production');
   } else {
     publicKey = r.raw('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
-    if (!publicKey || !publicKey.includes('BEGIN PUBLIC KEY')) r.problems.push('JWT_PUBLIC_KEY must be a PEM public key when JWT_ALGORITHM=RS256');
+    if (!jwks && (!publicKey || !publicKey.includes('BEGIN PUBLIC KEY'))) r.problems.push('JWT_PUBLIC_KEY must be a PEM public key (or set JWT_JWKS_URL) when JWT_ALGORITHM=RS256');
   }
 
   // BSN keys: "id:base64,id:base64" with BSN_ENCRYPTION_KEY_ID naming the one that encrypts.
@@ -246,6 +272,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       algorithm,
       secret,
       publicKey,
+      jwks,
       issuer: r.string('JWT_ISSUER', 'ggz-wachttijd-dev'),
       audience: r.string('JWT_AUDIENCE', 'ggz-wachttijd'),
     },
