@@ -103,6 +103,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
   async 'audit:verify'() {
     await withDataSource(async (ds) => {
+      const [{ present }] = await ds.query(`SELECT to_regclass('access_log') IS NOT NULL AS present`);
+      if (!present) throw new UsageError('this database has no access log yet: run `npm run migration:run` (or start the service) first');
       const audit = new AuditService(ds);
       while ((await audit.seal()) > 0);
       const result = await audit.verify();
