@@ -112,6 +112,15 @@ describe('a referral to a provider above the norm', () => {
     expect(task.alternatives[0].reason).toMatch(/within the Treeknorm.*same region \(Utrecht\)/);
   });
 
+  it('leaves an access-log entry for the system reading the referral, under the person as the log knows them', async () => {
+    const { rows } = await db.query(
+      `SELECT a.actor, a.actor_role, a.organisation, a.action, a.purpose, a.details, a.person_index = r.audit_index AS same_person
+         FROM access_log a JOIN referral r ON a.resource = 'referral/' || r.id WHERE r.id = $1 AND a.action = 'evaluate'`,
+      [referralId],
+    );
+    expect(rows).toEqual([{ actor: 'evaluation', actor_role: 'system', organisation: '3311', action: 'evaluate', purpose: 'zorgbemiddeling', details: { verdict: 'above-norm' }, same_person: true }]);
+  });
+
   it('stores what the decision used, so that it can be explained and replayed', async () => {
     const { rows } = await db.query(`SELECT * FROM referral_evaluation WHERE referral_id = $1`, [referralId]);
     expect(rows).toHaveLength(1);

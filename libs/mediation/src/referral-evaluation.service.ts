@@ -256,11 +256,19 @@ export class ReferralEvaluationService {
                 norm_set_id uuid, explanation jsonb, task_id uuid)`,
         [JSON.stringify(evaluations), now],
       );
+      const verdicts = JSON.stringify(evaluations.map((e) => ({ referral_id: e.referral_id, verdict: e.verdict })));
       await tx.query(
         `UPDATE referral r SET status = 'evaluated', verdict = x.verdict, evaluated_at = $2, status_changed_at = $2
            FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, verdict text)
           WHERE r.id = x.referral_id`,
-        [JSON.stringify(evaluations.map((e) => ({ referral_id: e.referral_id, verdict: e.verdict }))), now],
+        [verdicts, now],
+      );
+      // The access log: the system read each person's referral to decide.
+      await tx.query(
+        `INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome, details)
+         SELECT 'evaluation', 'system', r.uzovi, r.audit_index, 'evaluate', 'referral/' || r.id, 'zorgbemiddeling', 'allowed', jsonb_build_object('verdict', x.verdict)
+           FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, verdict text) JOIN referral r ON r.id = x.referral_id`,
+        [verdicts],
       );
       outcome.evaluated = referrals.length;
     });
