@@ -54,6 +54,9 @@ export class AccessLog1764400000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION "access_log_guard"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
+        IF TG_OP = 'DELETE' AND current_setting('ggz.access_log_purge', true) = 'on' THEN
+          RETURN OLD; -- only access_log_purge sets this, for sealed entries past retention
+        END IF;
         IF TG_OP = 'UPDATE' AND OLD."seq" IS NULL AND NEW."seq" IS NOT NULL
            AND (NEW."id", NEW."at", NEW."actor", NEW."actor_role", NEW."organisation", NEW."person_index", NEW."action", NEW."resource",
                 NEW."purpose", NEW."outcome", NEW."details")
@@ -66,6 +69,44 @@ export class AccessLog1764400000000 implements MigrationInterface {
       END $$`);
     await q.query(`CREATE TRIGGER "tr_access_log_append_only" BEFORE UPDATE OR DELETE ON "access_log" FOR EACH ROW EXECUTE FUNCTION "access_log_guard"()`);
     await q.query(`CREATE TRIGGER "tr_access_log_no_truncate" BEFORE TRUNCATE ON "access_log" FOR EACH STATEMENT EXECUTE FUNCTION "refuse_change"()`);
+
+    // Retention: entries are kept at least five years (AUDIT_RETENTION_YEARS). Purging the oldest
+    // sealed ones leaves an anchor — the position and hash of the last entry removed — from which
+    // verification starts, so the rest still proves itself.
+    await q.query(`
+      CREATE TABLE "access_log_anchor" (
+        "id" smallint NOT NULL DEFAULT 1,
+        "seq" bigint NOT NULL,
+        "hash" character(64) NOT NULL,
+        "purged_before" TIMESTAMP WITH TIME ZONE NOT NULL,
+        "purged_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+        CONSTRAINT "pk_access_log_anchor" PRIMARY KEY ("id"),
+        CONSTRAINT "ck_access_log_anchor_single_row" CHECK ("id" = 1)
+      )`);
+    await q.query(`
+      CREATE FUNCTION "access_log_purge"(keep_years integer) RETURNS bigint LANGUAGE plpgsql AS $$
+      DECLARE
+        cutoff timestamptz := now() - make_interval(years => keep_years);
+        last_seq bigint;
+        last_hash character(64);
+        removed bigint;
+      BEGIN
+        IF keep_years IS NULL OR keep_years < 5 THEN
+          RAISE EXCEPTION 'the access log is kept at least five years' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- Only a prefix of the chain can go: sealed entries up to the first one still within retention.
+        SELECT e."seq", e."hash" INTO last_seq, last_hash FROM "access_log" e
+         WHERE e."seq" IS NOT NULL AND e."seq" < coalesce((SELECT min(k."seq") FROM "access_log" k WHERE k."seq" IS NOT NULL AND k."at" >= cutoff), 9223372036854775807)
+         ORDER BY e."seq" DESC LIMIT 1;
+        IF last_seq IS NULL THEN RETURN 0; END IF;
+        PERFORM set_config('ggz.access_log_purge', 'on', true);
+        DELETE FROM "access_log" WHERE "seq" <= last_seq;
+        GET DIAGNOSTICS removed = ROW_COUNT;
+        PERFORM set_config('ggz.access_log_purge', 'off', true);
+        INSERT INTO "access_log_anchor" ("id", "seq", "hash", "purged_before") VALUES (1, last_seq, last_hash, cutoff)
+          ON CONFLICT ("id") DO UPDATE SET "seq" = EXCLUDED."seq", "hash" = EXCLUDED."hash", "purged_before" = EXCLUDED."purged_before", "purged_at" = now();
+        RETURN removed;
+      END $$`);
 
     // The person as the access log knows them (a keyed index of its own, see BsnVault.auditIndex),
     // kept with the referral so that statements can log without decrypting; erased with the rest.
@@ -85,6 +126,8 @@ export class AccessLog1764400000000 implements MigrationInterface {
     await q.query(`REVOKE ALL ON "access_log" FROM "ggz_app"`);
     await q.query(`REVOKE ALL ON SEQUENCE "access_log_id_seq" FROM "ggz_app"`);
     await q.query(`ALTER TABLE "referral" DROP COLUMN "audit_index"`);
+    await q.query(`DROP FUNCTION "access_log_purge"(integer)`);
+    await q.query(`DROP TABLE "access_log_anchor"`);
     await q.query(`DROP FUNCTION "access_log_canonical"("access_log")`);
     await q.query(`DROP TABLE "access_log"`);
     await q.query(`DROP FUNCTION "access_log_guard"()`);

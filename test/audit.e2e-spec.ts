@@ -38,6 +38,15 @@ beforeAll(async () => {
   db = new Client({ connectionString: url });
   await db.connect();
 
+  // Three entries from six years ago open the chain (past AUDIT_RETENTION_YEARS, see 'retention').
+  await db.query(
+    `INSERT INTO access_log (at, actor, actor_role, organisation, action, resource, purpose, outcome)
+     SELECT now() - interval '6 years' + n * interval '1 minute', 'old-user', 'mediator', $1, 'read', 'task/old-' || n, 'zorgbemiddeling', 'allowed'
+       FROM generate_series(1, 3) AS n`,
+    [UZOVI],
+  );
+  expect(await api.app.get(AuditService).seal()).toBe(3);
+
   msg = referralMessage({ uzovi: UZOVI });
   const res = await http(api.url, 'POST', '/v1/referrals', { token: token('referral-service', { uzovi: [UZOVI], subject: 'verwijsdienst' }), body: msg });
   expect(res.status).toBe(201);
@@ -146,6 +155,22 @@ describe('sealing', () => {
       await worker.close();
     }
     expect(await api.app.get(AuditService).verify()).toMatchObject({ brokenAt: null, unsealed: 0 });
+  });
+});
+
+describe('retention of the log itself', () => {
+  it('keeps five years at least; older sealed entries go, and the chain verifies from the anchor they leave', async () => {
+    const audit = api.app.get(AuditService);
+    await expect(audit.purge(4)).rejects.toThrow(/at least five years/);
+    const before = await audit.verify();
+    expect(await audit.purge(5)).toBe(3);
+    expect((await db.query(`SELECT count(*)::int AS n FROM access_log WHERE actor = 'old-user'`)).rows[0].n).toBe(0);
+    const { rows } = await db.query(`SELECT seq::int AS seq FROM access_log_anchor`);
+    expect(rows).toEqual([{ seq: 3 }]);
+    expect(await audit.verify()).toMatchObject({ brokenAt: null, entries: before.entries - 3 });
+    expect(await audit.purge(5)).toBe(0);
+    // Nobody else can delete: the guard still refuses.
+    await expect(db.query(`DELETE FROM access_log WHERE actor = 'mediator-2'`)).rejects.toThrow(/append-only/);
   });
 });
 

@@ -72,10 +72,10 @@ it('runs once a night from its hour, erasing what served its purpose and recordi
   const early = new Date(`${amsterdamDate(new Date())}T01:00:00Z`);
   expect(await retention.runIfDue(early)).toBeNull();
   const due = new Date(`${amsterdamDate(new Date())}T04:30:00Z`);
-  expect(await retention.runIfDue(due)).toEqual({ afterTask: 1, withoutTask: 1 });
+  expect(await retention.runIfDue(due)).toEqual({ afterTask: 1, withoutTask: 1, accessLogPurged: 0 });
   expect(await retention.runIfDue(due)).toBeNull(); // once a day
   const { rows } = await db.query(`SELECT affected, details FROM daily_run WHERE kind = 'retention'`);
-  expect(rows).toEqual([{ affected: 2, details: { afterTask: 1, withoutTask: 1 } }]);
+  expect(rows).toEqual([{ affected: 2, details: { afterTask: 1, withoutTask: 1, accessLogPurged: 0 } }]);
 });
 
 it('erases BSN, blind index, fingerprint and DSM code, and nothing of the others', async () => {

@@ -8,7 +8,8 @@
  * - without a task: evaluated, no task, and referred longer ago than REEVALUATION_HORIZON_WEEKS
  *   — it is no longer re-evaluated, so it can no longer lead to mediation.
  * Each erasure is an access-log entry (the system, purpose retention); the run records how many
- * it erased for each reason in daily_run.details.
+ * it erased for each reason in daily_run.details. The same run removes access-log entries older
+ * than AUDIT_RETENTION_YEARS (at least five).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -20,6 +21,8 @@ const BATCH = 500;
 export interface RetentionOutcome {
   afterTask: number;
   withoutTask: number;
+  /** Access-log entries older than AUDIT_RETENTION_YEARS, removed (the chain's anchor moves). */
+  accessLogPurged?: number;
 }
 
 @Injectable()
@@ -39,7 +42,7 @@ export class RetentionService {
     const day = amsterdamDate(now);
     const claimed = await this.db.query(`INSERT INTO daily_run (kind, day) VALUES ('retention', $1) ON CONFLICT DO NOTHING RETURNING day`, [day]);
     if (claimed.length === 0) return null;
-    const outcome = await this.eraseDue(now);
+    const outcome: RetentionOutcome = { ...(await this.eraseDue(now)), accessLogPurged: await this.audit.purge(this.config.retention.auditYears) };
     await this.db.query(`UPDATE daily_run SET affected = $2, details = $3 WHERE kind = 'retention' AND day = $1`, [day, outcome.afterTask + outcome.withoutTask, JSON.stringify(outcome)]);
     return outcome;
   }

@@ -113,7 +113,11 @@ export class AuditService {
     return this.db.transaction(async (tx) => {
       const [{ locked }] = await tx.query(`SELECT pg_try_advisory_xact_lock(hashtext('access_log_seal')) AS locked`);
       if (!locked) return 0;
-      const [last] = await tx.query(`SELECT seq::text, hash FROM access_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`);
+      const [last] = await tx.query(
+        `SELECT x.seq::text AS seq, x.hash FROM ((SELECT seq, hash FROM access_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1)
+                                              UNION ALL (SELECT seq, hash FROM access_log_anchor)) x
+          ORDER BY x.seq DESC LIMIT 1`,
+      );
       const rows: { id: string; canonical: string }[] = await tx.query(
         `SELECT e.id::text AS id, access_log_canonical(e) AS canonical FROM access_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT $1 FOR UPDATE`,
         [max],
@@ -138,14 +142,25 @@ export class AuditService {
   }
 
   /**
-   * Recomputes the chain from its first position. Returns the entries checked, the first entry
+   * Removes the sealed entries older than `keepYears` (at least five; the database refuses less)
+   * and moves the chain's anchor to the last one removed. Returns how many went.
+   */
+  async purge(keepYears: number): Promise<number> {
+    const [{ removed }] = await this.db.query(`SELECT access_log_purge($1)::int AS removed`, [keepYears]);
+    return removed;
+  }
+
+  /**
+   * Recomputes the chain from its first position (or the anchor a purge left). Returns the entries checked, the first entry
    * whose hash or link does not match (if any), and how many entries are not sealed yet.
    */
   async verify(batch = 10_000): Promise<{ entries: number; brokenAt: string | null; reason: string | null; unsealed: number }> {
     const [{ unsealed }] = await this.db.query(`SELECT count(*)::int AS unsealed FROM access_log WHERE seq IS NULL`);
-    let previous = GENESIS;
-    let expectedSeq = 1n;
-    let after = '0';
+    // After a retention purge the chain starts at the anchor: the last entry removed.
+    const [anchor] = await this.db.query(`SELECT seq::text AS seq, hash FROM access_log_anchor WHERE id = 1`);
+    let previous: string = anchor?.hash ?? GENESIS;
+    let expectedSeq = anchor ? BigInt(anchor.seq) + 1n : 1n;
+    let after = anchor?.seq ?? '0';
     let entries = 0;
     for (;;) {
       const rows: { id: string; seq: string; canonical: string; prev_hash: string; hash: string }[] = await this.db.query(

@@ -67,6 +67,8 @@ export interface AppConfig {
     hour: number;
     /** Personal data of a referral goes this many days after its task closed. */
     daysAfterClose: number;
+    /** Access-log entries are kept this many years (at least five). */
+    auditYears: number;
   };
   /** The TTP's own key ring: never used outside libs/ttp. */
   ttp: {
@@ -304,6 +306,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       enabled: r.bool('RETENTION_RUN', true),
       hour: r.int('RETENTION_HOUR', 4, 0, 23),
       daysAfterClose: r.int('RETENTION_DAYS_AFTER_CLOSE', 90, 1, 3650),
+      auditYears: r.int('AUDIT_RETENTION_YEARS', 5, 5, 100),
     },
     ttp: {
       stage1Key: stage1Key ?? Buffer.alloc(32),
