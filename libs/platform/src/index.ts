@@ -8,6 +8,7 @@ export * from './auth/auth.decorators';
 export * from './auth/auth.guard';
 export * from './http/error-response.dto';
 export * from './http/http-exception.filter';
+export * from './http/security';
 export * from './http/validation';
 export * from './logging/logger';
 export * from './database/migrate';

@@ -88,6 +88,17 @@ export interface AppConfig {
     topOverlaps: number;
   };
   enableDocs: boolean;
+  /** HTTP hardening of the API (libs/platform/src/http/security.ts). */
+  security: {
+    /** Exact origins (scheme://host[:port]) browsers may call the API from; empty = no cross-origin access. */
+    corsOrigins: string[];
+    /** Send Strict-Transport-Security (default: on in production). */
+    hsts: boolean;
+    /** Requests per client per minute (sliding window, per API process); 0 = no limit (the default outside production). */
+    rateLimitPerMinute: number;
+    /** Most clients the limiter tracks at once; beyond it the longest idle is forgotten. */
+    rateLimitMaxClients: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -318,6 +329,31 @@ export function loadConfig(env: Env = process.env): AppConfig {
       topOverlaps: r.int('TTP_TOP_OVERLAPS', 20, 1, 500),
     },
     enableDocs: r.bool('ENABLE_DOCS', true),
+    // HTTP hardening. CORS_ORIGINS lists origins exactly as browsers send them (lower case, no
+    // default port, no path or trailing slash), so a listed origin cannot silently never match.
+    security: {
+      corsOrigins: (r.raw('CORS_ORIGINS') ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => {
+          let exact = false;
+          try {
+            const u = new URL(o);
+            exact = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
+          } catch {
+            /* reported below */
+          }
+          if (o !== '' && !exact) {
+            r.problems.push(`CORS_ORIGINS must be a comma-separated list of exact origins such as https://portal.example.nl (scheme://host[:port], lower case, no path, no trailing slash, no *; got "${o}")`);
+          }
+          return exact;
+        }),
+      hsts: r.bool('HSTS_ENABLED', production),
+      // Production only by default: one benchmark client sends ~26,000 whoami/s (1.5 M a minute).
+      rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', production ? 120000 : 0, 0, 100000000),
+      // About 200 bytes per client; the once-a-minute sweep walks them all, hence the upper bound.
+      rateLimitMaxClients: r.int('RATE_LIMIT_MAX_CLIENTS', 10000, 100, 1000000),
+    },
   };
   if (config.ttp.linkageCron && !/^(\S+\s+){4,5}\S+$/.test(config.ttp.linkageCron)) {
     r.problems.push('TTP_LINKAGE_CRON must be a cron pattern of 5 fields (or 6, with seconds first), or off for no nightly run');
