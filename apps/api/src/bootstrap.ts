@@ -9,7 +9,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAppDataSource } from '@app/migrations/data-source';
-import { AppConfig, createLogger, createValidationPipe, errorBody, ErrorResponseDto, HttpExceptionFilter, PinoNestLogger } from '@app/platform';
+import { AppConfig, createLogger, createValidationPipe, errorBody, ErrorResponseDto, HttpExceptionFilter, MAX_BODY_DEPTH, nestedDeeperThan, PinoNestLogger, registerHttpSecurity } from '@app/platform';
 import { ApiModule } from './api.module';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -35,6 +35,8 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     logController: new LogController({ disableRequestLogging: true }),
   });
   const fastify = adapter.getInstance();
+  // Security headers, CORS allow-list and rate limit per client: first, so they cover every answer.
+  registerHttpSecurity(fastify, { ...config.security, docs: config.enableDocs });
   // Graceful shutdown: in-flight requests finish; their keep-alive connections are then closed
   // (Node closes only connections idle at the moment close starts, so tell the client).
   let closing = false;
@@ -43,7 +45,10 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   });
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
-    if (closing) void reply.header('connection', 'close');
+    // A body refused before it was read to the end (a CSV whose header is wrong, an upload over
+    // the limit) is not read further: the connection closes after the answer, so the unread rest
+    // can neither be taken for the next request nor leave that request waiting.
+    if (closing || !req.raw.complete) void reply.header('connection', 'close');
   });
   // JSON only: a form or text body is refused up front rather than parsed into something odd.
   // Routes marked @RouteConfig({ accepts: [...] }) also take the media types they list (the
@@ -54,10 +59,16 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     const accepts = (req.routeOptions.config as { accepts?: string[] } | undefined)?.accepts ?? [];
     const base = type.split(';')[0].trim().toLowerCase();
     if (accepts.includes(base)) return;
-    return reply.code(415).send(errorBody(415, `Unsupported content type: send ${['application/json', ...accepts].join(' or ')}`, undefined, req.id));
+    const wanted = ['application/json', ...accepts].join(' or ');
+    return reply.code(415).send(errorBody(415, `Unsupported content type: send ${wanted}`, [{ field: 'content-type', reason: `must be ${wanted}` }], req.id));
   });
   // CSV and NDJSON arrive as the raw request stream: the route reads it (and bounds its size).
   for (const type of ['text/csv', 'application/x-ndjson']) fastify.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  // Nesting is bounded before the validation pipe, whose class-transformer recurses.
+  fastify.addHook('preHandler', (req, reply, done) => {
+    if (!nestedDeeperThan(req.body, MAX_BODY_DEPTH)) return done();
+    void reply.code(400).send(errorBody(400, 'The request body is invalid', [{ field: '(body)', reason: `is nested deeper than ${MAX_BODY_DEPTH} levels` }], req.id));
+  });
   fastify.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
   });

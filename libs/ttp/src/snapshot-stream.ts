@@ -59,7 +59,10 @@ function splitRecord(record: string): string[] {
 }
 
 /** CSV records as objects keyed by the header, in batches; `row` counts data rows from 0. Blank lines are skipped. */
-export async function* csvObjects(source: AsyncIterable<Buffer | string>, maxRecordChars = 64 * 1024): AsyncGenerator<{ row: number; value: Record<string, string> }[]> {
+export async function* csvObjects(
+  source: AsyncIterable<Buffer | string>,
+  { maxRecordChars = 64 * 1024, onHeader }: { maxRecordChars?: number; /** Sees the header row as soon as it is read; may throw to refuse the file. */ onHeader?: (header: string[]) => void } = {},
+): AsyncGenerator<{ row: number; value: Record<string, string> }[]> {
   let header: string[] | null = null;
   let row = 0;
   let pending = '';
@@ -78,6 +81,7 @@ export async function* csvObjects(source: AsyncIterable<Buffer | string>, maxRec
       const fields = splitRecord(record);
       if (!header) {
         header = fields.map((f) => f.trim().replace(/^\uFEFF/, ''));
+        onHeader?.(header);
         continue;
       }
       const value: Record<string, string> = {};
@@ -91,10 +95,25 @@ export async function* csvObjects(source: AsyncIterable<Buffer | string>, maxRec
   if (!header) throw new StreamFormatError('the CSV has no header row');
 }
 
-/** What is wrong with a CSV's columns, judged from its first record (keys are the header). */
-export function csvHeaderProblems(value: Record<string, string>, columns: readonly string[]): string[] {
-  const have = Object.keys(value).filter((k) => k !== '(extra columns)');
-  return [...columns.filter((c) => !have.includes(c)).map((c) => `column "${c}" is missing`), ...have.filter((h) => !columns.includes(h)).map((h) => `column "${h}" is not known`)];
+/**
+ * A header cell that reads as a column name (letters first, then letters, digits, space, _ . -,
+ * at most 64 characters, no run of 5 digits) is named in errors; any other cell is referred to
+ * by its position only. A file without a header row has data in its first line, a BSN perhaps,
+ * and an error body must never echo it.
+ */
+const SHOWABLE_COLUMN = /^[\p{L}_][\p{L}\p{N} _.-]{0,63}$/u;
+export function describeColumn(name: string, position: number): string {
+  return SHOWABLE_COLUMN.test(name) && !/\d{5}/.test(name) ? `column "${name}"` : `column ${position} (not shown: it does not read as a column name; is the header row missing?)`;
+}
+
+/** What is wrong with a CSV's header row, given the columns it must have (in any order). */
+export function csvHeaderProblems(header: readonly string[], columns: readonly string[]): string[] {
+  const problems = columns.filter((c) => !header.includes(c)).map((c) => `column "${c}" is missing`);
+  header.forEach((h, i) => {
+    if (!columns.includes(h)) problems.push(`${describeColumn(h, i + 1)} is not known`);
+    else if (header.indexOf(h) !== i) problems.push(`column "${h}" appears more than once (again as column ${i + 1})`);
+  });
+  return problems;
 }
 
 /** NDJSON objects, in batches; `row` counts non-blank lines from 0. A line that is not JSON yields `value: undefined`. */

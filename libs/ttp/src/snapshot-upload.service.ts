@@ -42,7 +42,7 @@ async function* limited(source: AsyncIterable<Buffer | string>, maxBytes: number
   let n = 0;
   for await (const chunk of source) {
     n += chunk.length;
-    if (n > maxBytes) throw new PayloadTooLargeException({ message: `The snapshot is larger than ${maxBytes} bytes`, details: [] });
+    if (n > maxBytes) throw new PayloadTooLargeException({ message: `The snapshot is larger than ${maxBytes} bytes`, details: [{ field: '(body)', reason: `is larger than ${maxBytes} bytes (TTP_MAX_UPLOAD_BYTES)` }] });
     yield chunk;
   }
 }
@@ -67,7 +67,14 @@ export class SnapshotUploadService {
           yield source.map((value, row) => ({ row, value }));
         })()
       : format === 'csv'
-        ? csvObjects(limited(source, this.config.ttp.maxUploadBytes))
+        ? csvObjects(limited(source, this.config.ttp.maxUploadBytes), {
+            onHeader: (header) => {
+              const headerProblems = csvHeaderProblems(header, SNAPSHOT_COLUMNS);
+              if (headerProblems.length > 0) {
+                throw new BadRequestException({ message: 'The CSV header is not the snapshot header; nothing was stored', details: headerProblems.map((reason) => ({ field: '(header)', reason })) });
+              }
+            },
+          })
         : ndjsonObjects(limited(source, this.config.ttp.maxUploadBytes));
 
     const qr = this.db.createQueryRunner();
@@ -101,15 +108,7 @@ export class SnapshotUploadService {
         buffer = '';
       };
       try {
-        let checkedHeader = format !== 'csv';
         for await (const batch of batches) for (const { row, value } of batch) {
-          if (!checkedHeader) {
-            checkedHeader = true;
-            const headerProblems = csvHeaderProblems(value as Record<string, string>, SNAPSHOT_COLUMNS);
-            if (headerProblems.length > 0) {
-              throw new BadRequestException({ message: 'The CSV header is not the snapshot header; nothing was stored', details: headerProblems.map((reason) => ({ field: '(header)', reason })) });
-            }
-          }
           const checked = checkEntry(value, { today, locations, keys });
           if ('problems' in checked) {
             invalidRows++;

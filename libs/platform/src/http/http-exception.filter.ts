@@ -8,22 +8,41 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorResponseDto, FieldErrorDto } from './error-response.dto';
 
-/** Maps errors that Fastify raises before our code runs (body parsing, limits) to 4xx. */
-function fastifyClientError(e: unknown): { status: number; message: string } | null {
-  const err = e as { statusCode?: number; code?: string; message?: string };
+/**
+ * Errors Fastify raises before our code runs (body parsing, limits) reach the filter as Nest's
+ * HttpException(fastify's message, status), or as Fastify's own error with its FST_ code: both are
+ * answered naming what is wrong. Fastify's text is not passed on as it is.
+ */
+const BODY_NOT_JSON = { status: 400, message: 'The request body is not valid JSON', details: [{ field: '(body)', reason: 'is not valid JSON' }] };
+const BODY_EMPTY = { status: 400, message: 'The request body is empty: send a JSON object', details: [{ field: '(body)', reason: 'is empty' }] };
+const BODY_TOO_LARGE = { status: 413, message: 'The request body is too large', details: [{ field: '(body)', reason: 'is larger than the body limit (BODY_LIMIT_BYTES)' }] };
+const MEDIA_TYPE = { status: 415, message: 'Unsupported content type: send application/json', details: [{ field: 'content-type', reason: 'must be application/json' }] };
+type Described = { status: number; message: string; details?: FieldErrorDto[] };
+
+function fastifyClientError(e: unknown): Described | null {
+  const err = e as { statusCode?: number; code?: string };
   if (typeof err?.code !== 'string' || !err.code.startsWith('FST_') || !err.statusCode || err.statusCode >= 500) return null;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, message: 'The request body is too large' };
+      return BODY_TOO_LARGE;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, message: 'Unsupported content type: send application/json' };
+      return MEDIA_TYPE;
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, message: 'The request body is empty: send a JSON object' };
+      return BODY_EMPTY;
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { status: 400, message: 'The request body is not valid JSON' };
+      return BODY_NOT_JSON;
     default:
-      return { status: err.statusCode, message: STATUS_CODES[err.statusCode] ?? 'Bad request' };
+      return { status: err.statusCode, message: STATUS_CODES[err.statusCode] ?? 'Bad request', details: [{ field: '(request)', reason: err.code }] };
   }
+}
+
+/** The same errors as mapped by Nest (routes-resolver's mapExternalException keeps only message and status). */
+function mappedFastifyError(status: number, message: string): Described | null {
+  if (status === 400 && message.startsWith('Body is not valid JSON')) return BODY_NOT_JSON;
+  if (status === 400 && message.startsWith('Body cannot be empty')) return BODY_EMPTY;
+  if (status === 413) return BODY_TOO_LARGE;
+  if (status === 415) return MEDIA_TYPE;
+  return null;
 }
 
 export function errorBody(status: number, message: string, details?: FieldErrorDto[], requestId?: string): ErrorResponseDto {
@@ -50,11 +69,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorBody(status, message, details, req?.id));
   }
 
-  private describe(exception: unknown, req: FastifyRequest): { status: number; message: string; details?: FieldErrorDto[] } {
+  private describe(exception: unknown, req: FastifyRequest): Described {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const res = exception.getResponse();
-      if (typeof res === 'string') return { status, message: res };
+      if (typeof res === 'string') return mappedFastifyError(status, res) ?? { status, message: res };
       const r = res as { message?: unknown; details?: FieldErrorDto[] };
       const message = Array.isArray(r.message) ? r.message.join('; ') : typeof r.message === 'string' ? r.message : exception.message;
       if (status === 404 && /^Cannot (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /.test(message)) {

@@ -51,3 +51,30 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => new InvalidBodyException(toFieldErrors(errors)),
   });
 }
+
+/** Deepest nesting of objects and arrays a JSON body may have (ours need about 5). */
+export const MAX_BODY_DEPTH = 32;
+
+/**
+ * Whether a parsed body nests objects or arrays deeper than `max`. Iterative, so a hostile body
+ * nested thousands deep cannot overflow the stack here (class-transformer, which the validation
+ * pipe runs next, recurses and would).
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (!isJsonContainer(value)) return false;
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) if (isJsonContainer(child)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A parsed JSON object or array; not a request stream (the body of a CSV or NDJSON upload). */
+function isJsonContainer(v: unknown): v is object {
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return true;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
