@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createAppDataSource } from '../../migrations/data-source';
 import { ensureDatabase, runMigrationsLocked } from '../../libs/platform/src/database/migrate';
+import { LOG_DIR_ENV, makeLogDir } from './log-scan';
 
 export default async function globalSetup(): Promise<void> {
   const base = new URL(process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
@@ -22,4 +23,6 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env.TEST_DATABASE_URL = url;
   process.env.TEST_QUEUE_PREFIX = `test_${runId}`;
+  // Every captured log line goes here too; the global teardown scans them for BSNs.
+  process.env[LOG_DIR_ENV] = makeLogDir(runId);
 }

@@ -11,6 +11,7 @@ import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { AppConfig, loadConfig, Role, TokenService } from '@app/platform';
 import { amsterdamDate, syntheticBsn } from '@app/core';
+import { appendCapture, captureFile } from './log-scan';
 
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   const url = process.env.TEST_DATABASE_URL;
@@ -34,8 +35,14 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
 
 export class LogCapture {
   readonly lines: string[] = [];
+  /** A copy in this run's log directory, scanned for BSNs at the end of the run (see log-scan.ts). */
+  readonly file: string | undefined;
+  constructor(kind = 'log') {
+    this.file = captureFile(kind);
+  }
   write(chunk: string): void {
     this.lines.push(chunk);
+    appendCapture(this.file, chunk);
   }
   get text(): string {
     return this.lines.join('');
@@ -52,7 +59,7 @@ export interface RunningApi {
 
 export async function startApi(overrides: Record<string, string> = {}): Promise<RunningApi> {
   const config = testConfig(overrides);
-  const logs = new LogCapture();
+  const logs = new LogCapture('api');
   const app = await createApiApp({ config, logDestination: logs });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
@@ -66,7 +73,7 @@ export interface RunningWorker {
 }
 
 export async function startWorker(overrides: Record<string, string> = {}): Promise<RunningWorker> {
-  const logs = new LogCapture();
+  const logs = new LogCapture('worker');
   const app = await createWorkerApp({ config: testConfig(overrides), logDestination: logs });
   return { app, logs, close: () => app.close() };
 }
