@@ -132,6 +132,29 @@ describe('searching the log', () => {
     expect((await search({ from: today, to: '2020-01-01' })).body.details).toEqual([{ field: 'to', reason: 'must not be before from' }]);
     expect((await search({}, mediator())).status).toBe(403);
   });
+
+  it('GET /v1/audit/entries: by user and period in the query, the same entries as the search, a BSN refused in the URL', async () => {
+    const get = (q: string, t = auditor()) => http(api.url, 'GET', `/v1/audit/entries${q}`, { token: t });
+    const viaGet = await get(`?actor=mediator-2&from=${today}&to=${today}`);
+    expect(viaGet.status).toBe(200);
+    expect(viaGet.body.entries).toEqual((await search({ actor: 'mediator-2', from: today, to: today })).body.entries);
+    expect(viaGet.body.entries).toHaveLength(1);
+    expect((await get('?actor=mediator-2&limit=1')).body.entries).toHaveLength(1);
+    const csv = await get('?actor=mediator-2&format=csv');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect((csv.body as string).split('\n')[1]).toContain(`,mediator-2,mediator,${UZOVI},`);
+    const bsnInUrl = await get(`?bsn=${msg.bsn}`);
+    expect(bsnInUrl.status).toBe(400);
+    expect(bsnInUrl.body.details).toEqual([{ field: 'bsn', reason: expect.stringContaining('POST /v1/audit/search') }]);
+    expect(JSON.stringify(bsnInUrl.body)).not.toContain(msg.bsn);
+    expect((await get('?limit=0')).body.details).toEqual([{ field: 'limit', reason: 'must be a whole number from 1 to 10,000' }]);
+    expect((await get('?limit=abc')).body.details).toEqual([{ field: 'limit', reason: 'must be a whole number from 1 to 10,000' }]);
+    expect((await get('?actor=a&actor=b')).body.details).toEqual([{ field: 'actor', reason: 'must be given once' }]);
+    expect((await get('?name=x')).body.details).toEqual([{ field: 'name', reason: 'is not an allowed field' }]);
+    expect((await get('', mediator())).status).toBe(403);
+    // The other insurer's auditor sees none of this organisation's entries.
+    expect((await get('?actor=mediator-2', token('auditor', { uzovi: ['3311'] }))).body.entries).toEqual([]);
+  });
 });
 
 describe('withdrawal', () => {

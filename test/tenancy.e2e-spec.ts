@@ -110,6 +110,18 @@ const RULES: Record<string, Rule> = {
     foreign: [200],
     foreignEmpty: (b) => b.entries.length === 0,
   },
+  'GET /v1/audit/entries': {
+    kind: 'tenant',
+    call: async (role, side) => {
+      // An entry of the own insurer by a user of its own: the foreign side must not see it.
+      const created = await http(api.url, 'POST', '/v1/referrals', { token: token('referral-service', { uzovi: [OWN], subject: 'tenancy-rs' }), body: referralMessage({ uzovi: OWN, agb: OWN_AGB }) });
+      expect(created.status).toBe(201);
+      return http(api.url, 'GET', '/v1/audit/entries?actor=tenancy-rs', { token: as(role, side) });
+    },
+    own: [200],
+    foreign: [200],
+    foreignEmpty: (b) => b.entries.length === 0,
+  },
   'GET /v1/audit/verify': { kind: 'global' },
   'GET /v1/auth/whoami': { kind: 'self' },
   'POST /v1/providers/:agb/wait-times': {

@@ -7,7 +7,7 @@ import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Qu
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { normaliseBsn } from '@app/core';
-import { AuditService, BsnVault, CurrentPrincipal, Principal, Roles } from '@app/platform';
+import { AuditService, BsnVault, CurrentPrincipal, InvalidBodyException, Principal, Roles, validatePlain } from '@app/platform';
 import { AuditSearchDto } from '@app/mediation';
 import { csvLine, wantsCsv } from '../ttp/format';
 
@@ -28,6 +28,37 @@ export class AuditController {
     private readonly vault: BsnVault,
   ) {}
 
+  @Get('entries')
+  @Roles('auditor')
+  @ApiOperation({
+    summary: 'The access log of your organisation by user and/or period (to search by person, POST /v1/audit/search: a BSN never goes in a URL)',
+    description: 'Query: actor, from, to (YYYY-MM-DD, Europe/Amsterdam), limit (1–10,000, default 1,000), format=csv. Oldest first. Logged as audit-read.',
+  })
+  @ApiQuery({ name: 'actor', required: false })
+  @ApiQuery({ name: 'from', required: false })
+  @ApiQuery({ name: 'to', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'] })
+  @ApiProduces('application/json', 'text/csv')
+  async entries(
+    @Query() query: Record<string, string | string[]>,
+    @Headers('accept') accept: string | undefined,
+    @CurrentPrincipal() caller: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if ('bsn' in query) {
+      throw new BadRequestException({ message: 'The query is invalid', details: [{ field: 'bsn', reason: 'is not accepted in a URL (URLs end up in logs): POST /v1/audit/search with the BSN in the body' }] });
+    }
+    const { format, ...rest } = query;
+    const repeated = Object.keys(query).find((k) => Array.isArray(query[k]));
+    if (repeated) throw new BadRequestException({ message: 'The query is invalid', details: [{ field: repeated, reason: 'must be given once' }] });
+    const plain: Record<string, unknown> = { ...rest };
+    if (typeof rest.limit === 'string' && /^\d{1,6}$/.test(rest.limit)) plain.limit = Number(rest.limit);
+    const checked = validatePlain(AuditSearchDto, plain);
+    if ('errors' in checked) throw new InvalidBodyException(checked.errors, 'The query is invalid');
+    return this.find(checked.value, wantsCsv(format as string | undefined, accept), caller, reply);
+  }
+
   @Post('search')
   @HttpCode(200)
   @Roles('auditor')
@@ -45,7 +76,10 @@ export class AuditController {
     @CurrentPrincipal() caller: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const csv = wantsCsv(format, accept);
+    return this.find(body, wantsCsv(format, accept), caller, reply);
+  }
+
+  private async find(body: AuditSearchDto, csv: boolean, caller: Principal, reply: FastifyReply) {
     if (caller.uzovis.length !== 1) throw new BadRequestException({ message: 'The search is ambiguous', details: [{ field: 'uzovi', reason: 'an auditor token must act for exactly one insurer' }] });
     if (body.from && body.to && body.to < body.from) throw new BadRequestException({ message: 'The period is invalid', details: [{ field: 'to', reason: 'must not be before from' }] });
     const personIndex = body.bsn === undefined ? undefined : this.vault.auditIndex(normaliseBsn(body.bsn));
