@@ -78,9 +78,43 @@ async function seedTtp() {
     if (res.status !== 201) throw new Error(`snapshot of ${p.agb}: ${res.status} ${(await res.text()).slice(0, 200)}`);
   }
   ttpAgb = plan.providers[0].agb;
-  const run = await fetch(`${base}/v1/ttp/runs`, { method: 'POST', headers: { authorization: `Bearer ${tokens.mint({ role: 'ttp-operator', subject: 'demo' })}` } });
-  if (run.status >= 300 && run.status !== 200) throw new Error(`linkage run: ${run.status}`);
-  return `${plan.providers.length} providers sent ${plan.entries.toLocaleString('en')} waiting-list entries; a linkage run is under way`;
+  const operator = { authorization: `Bearer ${tokens.mint({ role: 'ttp-operator', subject: 'demo' })}` };
+  const started = await fetch(`${base}/v1/ttp/runs`, { method: 'POST', headers: operator });
+  if (started.status >= 300) throw new Error(`linkage run: ${started.status}`);
+  let run = await started.json();
+  // The worker links them; a same-day re-start gets the earlier run back at once (sameAs).
+  for (const end = Date.now() + 120_000; (run.status === 'queued' || run.status === 'running') && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    run = await (await fetch(`${base}/v1/ttp/runs/${run.id}`, { headers: operator })).json();
+  }
+  const sent = `${plan.providers.length} providers sent ${plan.entries.toLocaleString('en')} waiting-list entries`;
+  if (run.status !== 'done') return `${sent}; the linkage run is ${run.status}${run.error ? ` (${run.error})` : ''}`;
+  const c = run.counts;
+  return `${sent}; linkage run ${run.status}: ${c.distinctPeople.toLocaleString('en')} distinct people, ${c.peopleOnSeveralLists.toLocaleString('en')} of them on more than one list, ${c.flaggedCells} cells whose declared wait differs from the measured one`;
+}
+
+/** Waits until the worker has evaluated every demo referral (at most a minute); returns the worklist counts per insurer. */
+async function worklistCounts(uzovis, tok) {
+  const { Client } = require('pg');
+  const { loadConfig } = require(join(root, 'dist/libs/platform/src/index.js'));
+  const db = new Client({ connectionString: loadConfig(process.env).databaseUrl });
+  await db.connect();
+  try {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending' AND message_id LIKE 'demo-%'`);
+      if (rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await db.end();
+  }
+  const lines = [];
+  for (const uzovi of uzovis) {
+    const res = await fetch(`${base}/v1/worklist/counts`, { headers: { authorization: `Bearer ${tok(['--role', 'mediation-lead', '--uzovi', uzovi])}` } });
+    const c = await res.json();
+    lines.push(`   insurer ${uzovi}: ${c.byStatus.open} open (${c.unassignedOpen} unassigned), ${c.byStatus['in-progress']} in progress, ${c.byStatus.closed} closed, ${c.overdue} overdue`);
+  }
+  return lines.join('\n');
 }
 
 (async () => {
@@ -92,7 +126,8 @@ async function seedTtp() {
   const example = /example referral for insurer 3311: (\S+)/.exec(seeded)?.[1];
   const ttp = await seedTtp().catch((e) => `(the TTP demo could not be loaded: ${e.message})`);
   const tok = (args) => execFileSync(node, [cli, 'token', ...args], { cwd: root, encoding: 'utf8' }).trim();
-  const mediator = tok(['--role', 'mediator', '--uzovi', '3311']);
+  const counts = await worklistCounts(['3311', '7095', '7119', '3332'], tok).catch((e) => `   (the worklist counts could not be read: ${e.message})`);
+  const mediator = tok(['--role', 'mediator', '--uzovi', '3311', '--subject', 'demo-mediator']);
   console.log(`
 ────────────────────────────────────────────────────────────────────────
  GGZ wachttijd-bemiddeling is running on local defaults
@@ -100,9 +135,10 @@ async function seedTtp() {
    API docs       ${base}/docs   (OpenAPI JSON at ${base}/docs-json)
    readiness      ${base}/health/ready
  Demo data: a synthetic national registry (400 providers with locations in all
- 31 regions, contracts, waiting times) and 48 synthetic referrals for insurers
- 3311, 7095, 7119 and 3332; the worker evaluates them against the Treeknorm and
- gives those above it a mediation task with alternatives.
+ 31 regions, contracts, waiting times) and a week of synthetic referrals (240)
+ for insurers 3311, 7095, 7119 and 3332; the worker evaluated them against the
+ Treeknorm and gave those above it a mediation task with alternatives:
+${counts}
 
  A mediator token for insurer 3311 (valid 8 hours):
    export TOKEN=${mediator}

@@ -29,7 +29,8 @@ import { plainToInstance } from 'class-transformer';
 import { DataSource } from 'typeorm';
 
 export const DEMO_UZOVIS = ['3311', '7095', '7119', '3332'];
-const PER_INSURER = 12;
+/** A week of referrals: 60 per insurer, referral dates spread over the last seven days. */
+const PER_INSURER = 60;
 
 export interface DemoReferral {
   message: ReferralMessageDto;
@@ -85,7 +86,7 @@ export function demoReferrals(now: Date, registry: DemoRegistry, normSets: NormS
     for (let i = 0; i < PER_INSURER; i++) {
       const n = u * PER_INSURER + i;
       // At least a day back, so that the consent time below is always in the past.
-      const verwijsdatum = amsterdamDate(new Date(now.getTime() - (1 + (n % 21)) * 86_400_000));
+      const verwijsdatum = amsterdamDate(new Date(now.getTime() - (1 + (n % 7)) * 86_400_000));
       const preferred = DIAGNOSIS_GROUP_CODES[n % DIAGNOSIS_GROUP_CODES.length];
       const norm = selectNormSet(normSets, { sector: 'ggz', date: verwijsdatum });
       const verdictAt = (agb: string, group: DiagnosisGroup): Verdict =>
