@@ -146,7 +146,7 @@ ${counts}
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/referrals/${example}/evaluations
    curl -s -H "Authorization: Bearer $TOKEN" "${base}/v1/providers?region=utrecht&diagnosisGroup=angst"
- The worklist (tasks appear within seconds, as the worker evaluates):
+ The worklist:
    curl -s -H "Authorization: Bearer $TOKEN" ${base}/v1/worklist/counts
    curl -s -H "Authorization: Bearer $TOKEN" -X POST ${base}/v1/worklist/claim-next
 
