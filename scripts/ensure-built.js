@@ -6,7 +6,8 @@ const { join } = require('node:path');
 const { execSync } = require('node:child_process');
 
 const root = join(__dirname, '..');
-const marker = join(root, 'dist/apps/cli/src/main.js');
+// Both command-line entry points: `npm run token` and friends, and the provider tool (`npm run cli`).
+const markers = ['dist/apps/cli/src/main.js', 'dist/apps/provider-cli/src/main.js'].map((m) => join(root, m));
 
 function newestSource(dir) {
   let newest = 0;
@@ -19,7 +20,7 @@ function newestSource(dir) {
 }
 
 const sources = Math.max(...['apps', 'libs', 'migrations'].map((d) => newestSource(join(root, d))));
-if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
+if (markers.some((marker) => !existsSync(marker) || statSync(marker).mtimeMs < sources)) {
   process.stderr.write('building (dist/ is missing or out of date)…\n');
   execSync('npx nest build', { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 }
