@@ -34,7 +34,9 @@ it('answers 401 on every non-public route without a token', async () => {
   for (const r of routes.filter((x) => !x.public)) {
     const res = await http(api.url, r.method, concrete(r.path), { body: r.method === 'GET' ? undefined : {} });
     expect({ route: `${r.method} ${r.path}`, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, status: 401 });
-    expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    // FHIR routes answer in FHIR (docs/FHIR.md); every other route in the one error shape.
+    if (r.path.startsWith('/fhir/')) expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
+    else expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
   }
 });
 

@@ -4,3 +4,5 @@ export * from './referral.view';
 export * from './referral-intake.service';
 export * from './referral-handoff.service';
 export * from './referrals.module';
+export * from './fhir/referral-bundle';
+export type * as FhirR4 from './fhir/fhir-r4.types';
