@@ -30,5 +30,18 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
+    {
+      // The fault suite (docs/RELIABILITY.md): the built API and worker as child processes against
+      // a Postgres cluster and Redis server of its own, which it kills, restarts and flushes.
+      displayName: 'faults',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      moduleFileExtensions: ['ts', 'js', 'json'],
+      testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'],
+      transform,
+      moduleNameMapper,
+      globalSetup: '<rootDir>/test/faults/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/faults/support/global-teardown.ts',
+    },
   ],
 };

@@ -279,20 +279,26 @@ describe('three providers, a handful of people', () => {
 });
 
 describe('runs whose process or job went missing', () => {
-  it('are picked up by the worker timer: a queued run without a job is carried out, a running run without a process is marked failed', async () => {
+  it('are picked up by the worker timer: a queued run without a job is carried out, a running run without a process is run again (failed after 3 attempts)', async () => {
     const {
       rows: [lost],
     } = await db.query(`INSERT INTO ttp.run (trigger, requested_by, requested_at) VALUES ('on-demand', 'ttp-op-1', now() - interval '2 minutes') RETURNING id`);
     const {
       rows: [orphan],
-    } = await db.query(`INSERT INTO ttp.run (trigger, requested_by, status, started_at) VALUES ('on-demand', 'ttp-op-1', 'running', now()) RETURNING id`);
+    } = await db.query(`INSERT INTO ttp.run (trigger, requested_by, status, started_at, attempts) VALUES ('on-demand', 'ttp-op-1', 'running', now(), 1) RETURNING id`);
+    const {
+      rows: [hopeless],
+    } = await db.query(`INSERT INTO ttp.run (trigger, requested_by, status, started_at, attempts) VALUES ('on-demand', 'ttp-op-1', 'running', now(), 3) RETURNING id`);
+    const ids = [lost.id, orphan.id, hopeless.id];
     const states = await waitFor(async () => {
-      const { rows } = await db.query(`SELECT id, status, same_as, error FROM ttp.run WHERE id = ANY($1::uuid[])`, [[lost.id, orphan.id]]);
+      const { rows } = await db.query(`SELECT id, status, same_as, error, attempts FROM ttp.run WHERE id = ANY($1::uuid[])`, [ids]);
       const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
-      return byId[lost.id].status === 'done' && byId[orphan.id].status === 'failed' ? byId : undefined;
+      return byId[lost.id].status === 'done' && byId[orphan.id].status === 'done' && byId[hopeless.id].status === 'failed' ? byId : undefined;
     });
     expect(states[lost.id].same_as).not.toBeNull(); // nothing changed since the last run
-    expect(states[orphan.id].error).toMatch(/interrupted/);
+    expect(states[orphan.id]).toMatchObject({ attempts: 2, error: null });
+    expect(states[orphan.id].same_as).not.toBeNull();
+    expect(states[hopeless.id]).toMatchObject({ attempts: 3, error: expect.stringMatching(/interrupted/) });
   });
 });
 

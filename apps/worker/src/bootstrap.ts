@@ -12,7 +12,9 @@ export async function createWorkerApp({ config, logDestination }: { config: AppC
     WorkerModule.forRoot({ config, logger, dataSource: (c) => createAppDataSource(c, 'ggz-worker'), runMigrations: config.migrationsRun }),
     { logger: new PinoNestLogger(logger), abortOnError: false },
   );
-  app.enableShutdownHooks();
+  // On SIGTERM/SIGINT the jobs in progress finish, then the process exits 0 (Nest's default
+  // re-raises the signal, so a clean stop looked like a kill: 143).
+  app.enableShutdownHooks([], { useProcessExit: true });
   await app.init();
   return app;
 }

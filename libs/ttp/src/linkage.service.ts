@@ -26,6 +26,8 @@ import { CleanedCell, Linkage } from './linkage-compute';
 /** Bump when the linkage rules change, so the same snapshots are linked again. */
 const LINKAGE_RULES = 'linkage/v1';
 const RUN_LOCK = 'ttp-linkage';
+/** Attempts a run gets when the process carrying it out dies (its outputs are one transaction). */
+export const MAX_RUN_ATTEMPTS = 3;
 
 export type RunTrigger = 'nightly' | 'on-demand';
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -143,17 +145,30 @@ export class LinkageService {
 
   /**
    * Housekeeping for the worker's timer: runs queued for longer than `olderThanSeconds` (their job
-   * was lost, e.g. Redis was down) are carried out; runs left `running` by a process that died
-   * are marked failed — none is really running when the run lock is free.
+   * was lost, e.g. Redis was down) are carried out; runs left `running` by a process that died —
+   * none is really running when the run lock is free — are queued again and carried out now (their
+   * transaction rolled back, so nothing of them was published), or marked failed after
+   * MAX_RUN_ATTEMPTS attempts, so a run that kills its worker is not retried for ever.
    */
   async runQueued(olderThanSeconds: number): Promise<number> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
+    let requeued: string[] = [];
     try {
       const [{ free }] = await qr.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS free`, [RUN_LOCK]);
       if (!free) return 0;
       try {
-        await qr.query(`UPDATE ttp.run SET status = 'failed', finished_at = now(), error = 'interrupted: the process running it stopped' WHERE status = 'running'`);
+        // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+        const [orphans]: [{ id: string; status: RunStatus; attempts: number }[], number] = await qr.query(
+          `UPDATE ttp.run SET status = CASE WHEN attempts < $1 THEN 'queued' ELSE 'failed' END,
+                  started_at = CASE WHEN attempts < $1 THEN NULL ELSE started_at END,
+                  finished_at = CASE WHEN attempts < $1 THEN NULL ELSE now() END,
+                  error = CASE WHEN attempts < $1 THEN NULL ELSE 'interrupted: the process running it stopped, ' || attempts || ' times' END
+            WHERE status = 'running' RETURNING id, status, attempts`,
+          [MAX_RUN_ATTEMPTS],
+        );
+        for (const o of orphans) this.logger.warn({ msg: o.status === 'queued' ? 'linkage run interrupted; queued again' : 'linkage run interrupted too often; failed', runId: o.id, attempts: o.attempts });
+        requeued = orphans.filter((o) => o.status === 'queued').map((o) => o.id);
       } finally {
         await qr.query(`SELECT pg_advisory_unlock(hashtext($1))`, [RUN_LOCK]);
       }
@@ -161,8 +176,8 @@ export class LinkageService {
       await qr.release();
     }
     const queued: { id: string }[] = await this.db.query(
-      `SELECT id FROM ttp.run WHERE status = 'queued' AND requested_at < now() - make_interval(secs => $1) ORDER BY requested_at LIMIT 10`,
-      [olderThanSeconds],
+      `SELECT id FROM ttp.run WHERE status = 'queued' AND (requested_at < now() - make_interval(secs => $1) OR id = ANY($2::uuid[])) ORDER BY requested_at LIMIT 10`,
+      [olderThanSeconds, requeued],
     );
     for (const { id } of queued) await this.execute(id);
     return queued.length;
@@ -205,7 +220,7 @@ export class LinkageService {
     // The run is claimed under the lock, so a run `running` while the lock is free is an orphan.
     await c.query(`SELECT pg_advisory_lock(hashtext($1))`, [RUN_LOCK]);
     try {
-      const claimed = await c.query(`UPDATE ttp.run SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued'`, [runId]);
+      const claimed = await c.query(`UPDATE ttp.run SET status = 'running', started_at = now(), attempts = attempts + 1 WHERE id = $1 AND status = 'queued'`, [runId]);
       if (claimed.rowCount === 0) return; // taken, or finished, by someone else
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       const { key, keyVersion, used, awaiting } = this.inputsKey(await this.readInputs(c), await this.registryVersion(c));

@@ -7,6 +7,10 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorResponseDto, FieldErrorDto } from './error-response.dto';
+import { isDatabaseUnavailable } from '../database/unavailable';
+
+/** Seconds a client is asked to wait before retrying while the database is unreachable. */
+const UNAVAILABLE_RETRY_AFTER = '5';
 
 /**
  * Errors Fastify raises before our code runs (body parsing, limits) reach the filter as Nest's
@@ -60,6 +64,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
+    if (isDatabaseUnavailable(exception)) {
+      // Postgres restarting or our connection cut: not the client's fault and not a bug. 503 with
+      // Retry-After (as /health/ready says); the pool reconnects by itself, no restart needed.
+      const err = exception as Error;
+      this.logger.warn({ msg: 'database unavailable', reqId: req?.id, err: { type: err?.name, message: err?.message } });
+      void reply
+        .status(503)
+        .header('retry-after', UNAVAILABLE_RETRY_AFTER)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(errorBody(503, 'The service is temporarily unavailable: try again shortly', undefined, req?.id));
+      return;
+    }
     const { status, message, details } = this.describe(exception, req);
     if (status >= 500) {
       // The error text may name a column or value; it goes to the log, never to the client.

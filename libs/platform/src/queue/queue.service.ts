@@ -46,7 +46,10 @@ export class QueueService implements OnApplicationShutdown {
   queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: this.config.queuePrefix, skipWaitingForReady: true });
+      // skipVersionCheck: otherwise BullMQ's first step is an INFO command, and when that fails
+      // (a queue first used while Redis is down: no offline queue) the queue stays broken for the
+      // life of the process — every later add fails although Redis is back.
+      q = new Queue(name, { connection: this.connection, prefix: this.config.queuePrefix, skipWaitingForReady: true, skipVersionCheck: true });
       q.on('error', (e) => this.logger.warn({ msg: 'queue error', queue: name, error: e.message }));
       this.queues.set(name, q);
     }
