@@ -13,3 +13,5 @@ export * from './reactive-search.service';
 export * from './reactive-search.dto';
 export * from './audit-search.dto';
 export * from './retention.service';
+export * from './reports/mediation-report';
+export * from './reports/mediation-report.service';

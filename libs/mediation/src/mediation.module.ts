@@ -11,11 +11,12 @@ import { NormSetsService } from './norm-sets.service';
 import { ReevaluationService } from './reevaluation.service';
 import { ReferralEvaluationService } from './referral-evaluation.service';
 import { WorklistService } from './worklist.service';
+import { MediationReportService } from './reports/mediation-report.service';
 
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule, TtpModule],
-  providers: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
-  exports: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService],
+  providers: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService],
+  exports: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService],
 })
 export class MediationModule {}

@@ -35,6 +35,7 @@ import {
   phaseOn,
   RankedAlternative,
   rankAlternatives,
+  roundWeeks,
   selectNormSet,
   taskPriority,
   Verdict,
@@ -167,15 +168,18 @@ export class ReferralEvaluationService {
           alternatives: alternatives.get(d.r.id) ?? [],
           evaluation_id: randomUUID(),
           due_date: dueDate,
+          // The referred provider's expected wait the alternatives were ranked against (shortest
+          // location, aanmeld + behandel): the mediation report's weeks saved start from it.
+          referred_weeks: d.waits.length > 0 ? roundWeeks(Math.min(...d.waits.map((w) => w.aanmeldWeeks + w.behandelWeeks))) : null,
         }));
       const touched = new Map<string, { id: string; inserted: boolean }>();
       if (taskRows.length > 0) {
         const upserted: { id: string; referral_id: string; inserted: boolean }[] = await tx.query(
-          `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date)
-           SELECT x.referral_id, x.uzovi, x.priority, x.alternatives, x.evaluation_id, x.due_date
-             FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, uzovi text, priority smallint, alternatives jsonb, evaluation_id uuid, due_date date)
+          `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date, referred_weeks)
+           SELECT x.referral_id, x.uzovi, x.priority, x.alternatives, x.evaluation_id, x.due_date, x.referred_weeks
+             FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, uzovi text, priority smallint, alternatives jsonb, evaluation_id uuid, due_date date, referred_weeks numeric)
            ON CONFLICT ON CONSTRAINT uq_mediation_task_referral DO UPDATE
-              SET alternatives = EXCLUDED.alternatives, priority = EXCLUDED.priority,
+              SET alternatives = EXCLUDED.alternatives, priority = EXCLUDED.priority, referred_weeks = EXCLUDED.referred_weeks,
                   alternatives_updated_at = now(), version = mediation_task.version + 1
             WHERE mediation_task.status = 'open' AND mediation_task.assignee IS NULL
            RETURNING id, referral_id, (xmax = 0) AS inserted`,

@@ -36,6 +36,8 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
 @Check('ck_referral_consent_scope', `"consent_scope" = 'zorgbemiddeling'`)
 @Index('ix_referral_pending_since', ['statusChangedAt'], { where: `"status" = 'pending'` })
 @Index('ix_referral_agb_klachtenprofiel', ['agb', 'klachtenprofiel'])
+// The mediation report: an insurer's referrals by month of arrival, read from the index alone (migration 1764700000000).
+@Index('ix_referral_uzovi_received_at', ['uzovi', 'receivedAt', 'agb', 'klachtenprofiel', 'id'])
 export class ReferralEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_referral' })
   id: string;

@@ -150,6 +150,19 @@ export class TtpOutputsService {
   }
 
   /**
+   * The run whose outputs stood for the newest run finished before `before` — what the TTP had
+   * measured by then (the mediation report asks this per month end); null when none had finished.
+   */
+  async runFinishedBefore(before: Date, q: Queryable = this.db): Promise<{ runId: string; asOf: string | null; finishedAt: string } | null> {
+    const [row] = await q.query(
+      `SELECT coalesce(same_as, id) AS "runId", to_char(as_of, 'YYYY-MM-DD') AS "asOf", finished_at AS "finishedAt"
+         FROM ttp.run WHERE status = 'done' AND finished_at < $1 ORDER BY finished_at DESC, id LIMIT 1`,
+      [before],
+    );
+    return row ? { runId: row.runId, asOf: row.asOf, finishedAt: new Date(row.finishedAt).toISOString() } : null;
+  }
+
+  /**
    * For the evaluation: a run's measured figures per provider and diagnosis group
    * (`${agb}|${group}` → its locations' cells; missing when the run had none).
    */
