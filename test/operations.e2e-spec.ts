@@ -1,5 +1,8 @@
 /** Health, OpenAPI, request ids and graceful shutdown. */
-import { http, referralMessage, RunningApi, startApi, token } from './support/harness';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { dropDatabase, ensureDatabase } from '@app/platform';
+import { http, referralMessage, RunningApi, startApi, token, waitFor } from './support/harness';
 import { routeTable } from './support/routes';
 
 describe('a running API', () => {
@@ -62,4 +65,57 @@ it('finishes in-flight requests on shutdown', async () => {
   await closing;
   expect(res.status).toBe(200);
   expect(res.body.summary.created).toBe(1000);
+});
+
+describe('readiness reflects each dependency', () => {
+  it('is not ready while Redis is unreachable', async () => {
+    // Port 1 on loopback: nothing listens there.
+    const api = await startApi({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const ready = await http(api.url, 'GET', '/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ ready: false, checks: { postgres: 'up', migrations: 'current', redis: 'down' } });
+      expect((await http(api.url, 'GET', '/health/live')).status).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('is not ready while migrations are pending, nor while Postgres refuses connections', async () => {
+    // A database of its own, left unmigrated (MIGRATIONS_RUN=false), which is then closed to connections.
+    const u = new URL(process.env.TEST_DATABASE_URL!);
+    u.pathname = `${u.pathname}_ready${randomBytes(3).toString('hex')}`;
+    const url = u.toString();
+    const name = u.pathname.slice(1);
+    await ensureDatabase(url);
+    const admin = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    const api = await startApi({ DATABASE_URL: url, MIGRATIONS_RUN: 'false' });
+    try {
+      const pending = await http(api.url, 'GET', '/health/ready');
+      expect(pending.status).toBe(503);
+      expect(pending.body).toEqual({ ready: false, checks: { postgres: 'up', migrations: 'pending', redis: 'up' } });
+
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+      const down = await waitFor(async () => {
+        const r = await http(api.url, 'GET', '/health/ready');
+        return r.body.checks.postgres === 'down' ? r : undefined;
+      });
+      expect(down.status).toBe(503);
+      expect(down.body).toEqual({ ready: false, checks: { postgres: 'down', migrations: 'unknown', redis: 'up' } });
+
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      const back = await waitFor(async () => {
+        const r = await http(api.url, 'GET', '/health/ready');
+        return r.body.checks.postgres === 'up' ? r : undefined;
+      });
+      expect(back.body.checks).toEqual({ postgres: 'up', migrations: 'pending', redis: 'up' });
+    } finally {
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`).catch(() => undefined);
+      await admin.end();
+      await api.close();
+      await dropDatabase(url);
+    }
+  });
 });

@@ -29,6 +29,8 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     DAILY_REEVALUATION: 'false',
     // Likewise the nightly retention run; its own test calls it.
     RETENTION_RUN: 'false',
+    // No worker metrics listener (several workers run at once); test/metrics.e2e-spec.ts turns it on.
+    WORKER_METRICS_PORT: '0',
     ...overrides,
   });
 }

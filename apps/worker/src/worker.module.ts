@@ -1,10 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { PlatformModule, PlatformOptions } from '@app/platform';
+import { JobMetrics, PlatformModule, PlatformOptions } from '@app/platform';
 import { MediationModule } from '@app/mediation';
 import { ReferralsModule } from '@app/referrals';
 import { TtpModule } from '@app/ttp';
 import { EvaluateReferralProcessor } from './referrals/evaluate-referral.processor';
 import { LinkageProcessor } from './ttp/linkage.processor';
+import { MetricsServerService } from './metrics-server.service';
 
 @Module({})
 export class WorkerModule {
@@ -12,7 +13,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, MediationModule, TtpModule],
-      providers: [EvaluateReferralProcessor, LinkageProcessor],
+      providers: [JobMetrics, EvaluateReferralProcessor, LinkageProcessor, MetricsServerService],
     };
   }
 }

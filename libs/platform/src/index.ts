@@ -18,3 +18,4 @@ export * from './platform.module';
 export * from './platform.tokens';
 export * from './http/read-body';
 export * from './audit/audit.service';
+export * from './metrics/metrics';

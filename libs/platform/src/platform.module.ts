@@ -10,6 +10,7 @@ import { AuditService } from './audit/audit.service';
 import { BsnVault } from './crypto/bsn-vault';
 import { runMigrationsLocked } from './database/migrate';
 import { HealthService } from './health/health.service';
+import { MetricsAccess, MetricsRegistry } from './metrics/metrics';
 import { APP_CONFIG, ROOT_LOGGER } from './platform.tokens';
 import { QueueService } from './queue/queue.service';
 import { TokenService } from './auth/token.service';
@@ -57,8 +58,10 @@ export class PlatformModule {
         QueueService,
         AuditService,
         HealthService,
+        MetricsRegistry,
+        MetricsAccess,
       ],
-      exports: [APP_CONFIG, ROOT_LOGGER, BsnVault, TokenService, DataSource, QueueService, HealthService, AuditService],
+      exports: [APP_CONFIG, ROOT_LOGGER, BsnVault, TokenService, DataSource, QueueService, HealthService, AuditService, MetricsRegistry, MetricsAccess],
     };
   }
 }

@@ -9,7 +9,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
-import { APP_CONFIG, AppConfig, AuditService, createRedis, QUEUE_NAMES } from '@app/platform';
+import { APP_CONFIG, AppConfig, AuditService, createRedis, JobMetrics, QUEUE_NAMES } from '@app/platform';
 import { BatchOutcome, ReevaluationService, ReferralEvaluationService, RetentionService, WorklistService } from '@app/mediation';
 import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
@@ -31,12 +31,13 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     private readonly worklist: WorklistService,
     private readonly retention: RetentionService,
     private readonly audit: AuditService,
+    private readonly jobMetrics: JobMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.redisUrl, 'worker');
     this.connection.on('error', (e) => this.logger.warn({ msg: 'redis connection error', error: e.message }));
-    this.worker = new Worker<EvaluateReferralsJob>(QUEUE_NAMES.evaluateReferral, (job) => this.process(job), {
+    this.worker = new Worker<EvaluateReferralsJob>(QUEUE_NAMES.evaluateReferral, this.jobMetrics.timed(QUEUE_NAMES.evaluateReferral, (job: Job<EvaluateReferralsJob>) => this.process(job)), {
       connection: this.connection,
       prefix: this.config.queuePrefix,
       concurrency: this.config.workerConcurrency,

@@ -3,12 +3,12 @@
  * the nightly run comes from a BullMQ job scheduler (TTP_LINKAGE_CRON, Europe/Amsterdam time).
  * The scheduler is upserted at start and again every ten minutes, so that a Redis flush loses at
  * most one night; a timer also carries out runs whose job was lost (queued in Postgres, never
- * delivered) and marks runs of a process that died as failed.
+ * delivered) and runs again those a process that died left running (failed after 3 attempts).
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
-import { APP_CONFIG, AppConfig, createRedis, QUEUE_NAMES, QueueService } from '@app/platform';
+import { APP_CONFIG, AppConfig, createRedis, JobMetrics, QUEUE_NAMES, QueueService } from '@app/platform';
 import { LinkageRun, LinkageService } from '@app/ttp';
 
 export const NIGHTLY_SCHEDULER_ID = 'ttp-linkage-nightly';
@@ -29,12 +29,13 @@ export class LinkageProcessor implements OnApplicationBootstrap, OnApplicationSh
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly linkage: LinkageService,
     private readonly queues: QueueService,
+    private readonly jobMetrics: JobMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.redisUrl, 'worker');
     this.connection.on('error', (e) => this.logger.warn({ msg: 'redis connection error', error: e.message }));
-    this.worker = new Worker<{ runId?: string }>(QUEUE_NAMES.ttpLinkage, (job) => this.process(job), {
+    this.worker = new Worker<{ runId?: string }>(QUEUE_NAMES.ttpLinkage, this.jobMetrics.timed(QUEUE_NAMES.ttpLinkage, (job: Job<{ runId?: string }>) => this.process(job)), {
       connection: this.connection,
       prefix: this.config.queuePrefix,
       concurrency: 1,

@@ -15,6 +15,10 @@ export const Roles = (...roles: Role[]) =>
     ApiForbiddenResponse({ description: `Role not allowed (allowed: ${roles.join(', ')}) or wrong tenant`, type: ErrorResponseDto }),
   );
 
+/** Marks a route that, besides its @Roles, admits the METRICS_TOKEN bearer (a Prometheus scraper has no JWT). */
+export const METRICS_TOKEN_KEY = 'auth:metrics-token';
+export const AcceptsMetricsToken = () => SetMetadata(METRICS_TOKEN_KEY, true);
+
 /** Declares a route open to anyone (health checks, API docs). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 

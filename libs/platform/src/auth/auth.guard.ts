@@ -1,11 +1,13 @@
 /**
  * The one gate for every route: no declaration → refused (fail closed); @Public → open;
- * @Roles → a valid bearer token with one of those roles. Tenant checks (which UZOVI or AGB)
+ * @Roles → a valid bearer token with one of those roles (or, on a route also marked
+ * @AcceptsMetricsToken, the METRICS_TOKEN secret). Tenant checks (which UZOVI or AGB)
  * belong to the handlers, which know what the tenant of the resource is.
  */
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
+import { METRICS_TOKEN_KEY, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
+import { MetricsAccess } from '../metrics/metrics';
 import type { Principal, Role } from './roles';
 import { TokenError, TokenService } from './token.service';
 
@@ -16,6 +18,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
+    private readonly metricsAccess: MetricsAccess,
   ) {}
 
   canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
@@ -30,6 +33,8 @@ export class AuthGuard implements CanActivate {
     const header: unknown = req.headers?.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw new UnauthorizedException('A bearer token is required (Authorization: Bearer <token>)');
+    // A scraper's METRICS_TOKEN is no JWT: admitted only on routes marked @AcceptsMetricsToken.
+    if (this.metricsAccess.tokenConfigured && this.reflector.getAllAndOverride<boolean>(METRICS_TOKEN_KEY, targets) && this.metricsAccess.isMetricsToken(m[1])) return true;
     // Synchronous unless the token's key must first be fetched (JWKS, unknown kid).
     let principal: Principal | Promise<Principal>;
     try {

@@ -58,6 +58,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BSN_INDEX_KEY: Buffer.alloc(8).toString('base64') })).toThrow(/BSN_INDEX_KEY/);
   });
 
+  it('reads the metrics settings: the worker listener on 9464 by default, 0 for none, and no short scrape secret', () => {
+    expect(loadConfig({}).metrics).toEqual({ token: undefined, cacheSeconds: 10, workerPort: 9464 });
+    expect(loadConfig({ WORKER_METRICS_PORT: '0', METRICS_CACHE_SECONDS: '0', METRICS_TOKEN: 'x'.repeat(32) }).metrics).toEqual({ token: 'x'.repeat(32), cacheSeconds: 0, workerPort: 0 });
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 32 characters/);
+    expect(() => loadConfig({ WORKER_METRICS_PORT: '70000' })).toThrow(/WORKER_METRICS_PORT/);
+  });
+
   it('does not echo a database URL that may carry a password', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:s3cret@db/x' })).toThrow(/DATABASE_URL/);
     try {

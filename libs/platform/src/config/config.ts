@@ -99,6 +99,15 @@ export interface AppConfig {
     /** Most clients the limiter tracks at once; beyond it the longest idle is forgotten. */
     rateLimitMaxClients: number;
   };
+  /** Prometheus metrics (libs/platform/src/metrics) and the worker's own HTTP listener. */
+  metrics: {
+    /** Bearer secret a scraper may send instead of an admin JWT (METRICS_TOKEN); undefined = admin JWT only. */
+    token?: string;
+    /** Seconds the scrape-time gauges (queue depths, tasks, referrals, linkage) are reused. */
+    cacheSeconds: number;
+    /** Port of the worker's /metrics and /health/live listener (on HOST); 0 = no listener. */
+    workerPort: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -354,7 +363,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       // About 200 bytes per client; the once-a-minute sweep walks them all, hence the upper bound.
       rateLimitMaxClients: r.int('RATE_LIMIT_MAX_CLIENTS', 10000, 100, 1000000),
     },
+    metrics: {
+      token: r.raw('METRICS_TOKEN'),
+      cacheSeconds: r.int('METRICS_CACHE_SECONDS', 10, 0, 3600),
+      workerPort: r.int('WORKER_METRICS_PORT', 9464, 0, 65535),
+    },
   };
+  // A scrape secret is compared as a bearer credential: too short is guessable.
+  if (config.metrics.token !== undefined && config.metrics.token.length < 32) r.problems.push('METRICS_TOKEN must be at least 32 characters');
   if (config.ttp.linkageCron && !/^(\S+\s+){4,5}\S+$/.test(config.ttp.linkageCron)) {
     r.problems.push('TTP_LINKAGE_CRON must be a cron pattern of 5 fields (or 6, with seconds first), or off for no nightly run');
   }

@@ -1,8 +1,8 @@
 /**
  * HTTP hardening of the API (registered by apps/api/src/bootstrap.ts before anything else):
  *  - security headers on every response (nosniff, no framing, no referrer, same-origin resources,
- *    no caching of personal data, a deny-all CSP for the API and a CSP for the Swagger UI, HSTS
- *    when configured);
+ *    no caching of personal data, a deny-all CSP for the API, CSPs for the Swagger UI and the queue
+ *    dashboard, HSTS when configured);
  *  - CORS closed by default: only origins listed in CORS_ORIGINS get Access-Control-Allow-Origin;
  *    a preflight from any other origin is refused with a 403 in the one error shape;
  *  - a rate limit per client (sliding window of one minute, in this process's memory) answering
@@ -32,6 +32,13 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 /** The Swagger UI loads its own scripts and styles (and has inline <style> blocks and data: icons). */
 export const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/**
+ * The queue dashboard (Bull Board, /admin/queues) runs its own scripts and styles, has inline
+ * style attributes, sets <base href>, fetches its JSON API and posts the sign-in form; nothing
+ * from elsewhere (its Google Fonts stylesheet is blocked: the system font is used instead).
+ */
+export const QUEUES_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 export const HSTS = 'max-age=31536000; includeSubDomains';
 export const CORS_ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 export const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-Request-Id';
@@ -132,6 +139,7 @@ export function rateLimitKey(req: FastifyRequest): string {
 }
 
 const isDocs = (url: string): boolean => url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?');
+const isQueues = (url: string): boolean => url === '/admin/queues' || url.startsWith('/admin/queues/') || url.startsWith('/admin/queues?');
 // By path, not req.routeOptions (a getter that builds an object per call): the router does not
 // resolve dot segments, so such a path only ever reaches a /health route or a 404.
 const isHealth = (url: string): boolean => url.startsWith('/health/');
@@ -188,7 +196,7 @@ export function registerHttpSecurity(fastify: FastifyInstance, options: HttpSecu
       .header('x-frame-options', 'DENY')
       .header('referrer-policy', 'no-referrer')
       .header('cross-origin-resource-policy', 'same-origin')
-      .header('content-security-policy', docs ? DOCS_CSP : API_CSP);
+      .header('content-security-policy', docs ? DOCS_CSP : isQueues(req.url) ? QUEUES_CSP : API_CSP);
     // Personal data must not be cached by browsers or proxies; the Swagger UI's files may be.
     if (!docs) void reply.header('cache-control', 'no-store');
     if (options.hsts) void reply.header('strict-transport-security', HSTS);
