@@ -15,11 +15,15 @@ import { NormsController } from './mediation/norms.controller';
 import { WaitTimesController } from './mediation/wait-times.controller';
 import { WorklistController } from './mediation/worklist.controller';
 import { HealthController } from './ops/health.controller';
+import { MetricsController } from './ops/metrics.controller';
+import { OpsMetricsService } from './ops/ops-metrics.service';
 import { TtpOutputsController } from './ttp/outputs.controller';
 import { RunsController } from './ttp/runs.controller';
 import { SnapshotsController } from './ttp/snapshots.controller';
 import { ProvidersController } from './providers/providers.controller';
 import { RegistryImportController } from './providers/registry-import.controller';
+import { FhirBundleController } from './intake/fhir-bundle.controller';
+import { MediationReportController } from './reports/mediation-report.controller';
 
 @Module({})
 export class ApiModule {
@@ -27,8 +31,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule, TtpModule],
-      controllers: [ReactiveSearchController, ReferralsController, ConsentWithdrawalsController, AuditController, HealthController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController],
-      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+      controllers: [ReactiveSearchController, ReferralsController, FhirBundleController, ConsentWithdrawalsController, AuditController, HealthController, MetricsController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController, MediationReportController],
+      providers: [{ provide: APP_GUARD, useClass: AuthGuard }, OpsMetricsService],
     };
   }
 }

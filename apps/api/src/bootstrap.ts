@@ -10,7 +10,10 @@ import { LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { AppConfig, createLogger, createValidationPipe, errorBody, ErrorResponseDto, HttpExceptionFilter, MAX_BODY_DEPTH, nestedDeeperThan, PinoNestLogger, registerHttpSecurity } from '@app/platform';
+import { MetricsRegistry, QueueService, registerHttpMetrics, TokenService } from '@app/platform';
 import { ApiModule } from './api.module';
+import { registerQueueDashboard } from './ops/queue-dashboard';
+import { registerFhirHttp } from './intake/fhir-outcome';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -33,6 +36,9 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     },
     // One log line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's own 503 while closing bypasses the hooks (no error shape, no security headers):
+    // the onRequest hook below answers instead.
+    return503OnClosing: false,
   });
   const fastify = adapter.getInstance();
   // Security headers, CORS allow-list and rate limit per client: first, so they cover every answer.
@@ -42,6 +48,10 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   let closing = false;
   fastify.addHook('preClose', async () => {
     closing = true;
+  });
+  // Requests that still arrive on open keep-alive connections while closing are not started.
+  fastify.addHook('onRequest', async (req, reply) => {
+    if (closing) return reply.code(503).header('retry-after', '1').send(errorBody(503, 'The service is shutting down: send the request again', undefined, req.id));
   });
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
@@ -64,6 +74,8 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   });
   // CSV and NDJSON arrive as the raw request stream: the route reads it (and bounds its size).
   for (const type of ['text/csv', 'application/x-ndjson']) fastify.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  // application/fhir+json parsed as JSON; errors on /fhir paths answered as OperationOutcomes.
+  registerFhirHttp(fastify);
   // Nesting is bounded before the validation pipe, whose class-transformer recurses.
   fastify.addHook('preHandler', (req, reply, done) => {
     if (!nestedDeeperThan(req.body, MAX_BODY_DEPTH)) return done();
@@ -72,15 +84,22 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   fastify.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
   });
+  // Latency per route pattern; its histogram joins the app's registry once the app exists (below).
+  const httpLatency = registerHttpMetrics(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot({ config, logger, dataSource: (c) => createAppDataSource(c, 'ggz-api'), runMigrations: config.migrationsRun }),
     adapter,
     { logger: new PinoNestLogger(logger), abortOnError: false },
   );
+  app.get(MetricsRegistry).registry.registerMetric(httpLatency);
+  // Bull Board at /admin/queues (admin only): Fastify routes of its own, registered before the app starts.
+  await registerQueueDashboard(fastify, { queues: app.get(QueueService), tokens: app.get(TokenService), secureCookie: config.nodeEnv === 'production' });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks();
+  // On SIGTERM/SIGINT: no new requests, those in flight finish, then the pools close and the
+  // process exits 0 (Nest's default re-raises the signal, so a clean stop looked like a kill: 143).
+  app.enableShutdownHooks([], { useProcessExit: true });
 
   if (config.enableDocs) {
     const doc = SwaggerModule.createDocument(
