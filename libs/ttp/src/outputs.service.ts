@@ -69,8 +69,8 @@ export class TtpOutputsService {
   ) {}
 
   /** The newest finished run, resolved to the run whose outputs stand for it; null before the first. */
-  async latest(): Promise<RunReference | null> {
-    const [row] = await this.db.query(
+  async latest(db: Queryable = this.db): Promise<RunReference | null> {
+    const [row] = await db.query(
       `SELECT coalesce(r.same_as, r.id) AS "runId", to_char(r.as_of, 'YYYY-MM-DD') AS "asOf", r.key_version AS "keyVersion",
               r.finished_at AS "finishedAt", r.awaiting_resend AS "awaitingResend"
          FROM ttp.run r WHERE r.status = 'done' ORDER BY r.finished_at DESC, r.id LIMIT 1`,
@@ -80,8 +80,8 @@ export class TtpOutputsService {
     return row;
   }
 
-  private async latestOrFail(): Promise<RunReference> {
-    const run = await this.latest();
+  private async latestOrFail(db: Queryable = this.db): Promise<RunReference> {
+    const run = await this.latest(db);
     if (!run) throw new NotFoundException({ message: 'No linkage run has finished yet', details: [{ field: '(run)', reason: 'ask the TTP operator to start one, or wait for the nightly run' }] });
     return run;
   }
@@ -94,14 +94,18 @@ export class TtpOutputsService {
 
   /** A provider's own entries whose person also waits elsewhere; its own snapshot must have been in the run. */
   async feedback(agb: string): Promise<{ run: RunReference; linked: boolean; entries: FeedbackEntry[] }> {
-    const run = await this.latestOrFail();
-    const [{ linked }] = await this.db.query(`SELECT coalesce(inputs @> $2::jsonb, false) AS linked FROM ttp.run WHERE id = $1`, [run.runId, JSON.stringify([{ agb }])]);
-    const entries: FeedbackEntry[] = await this.db.query(
-      `SELECT client_ref AS "clientRef", other_lists AS "otherLists", other_stages AS "otherStages"
-         FROM ttp.run_feedback WHERE run_id = $1 AND agb = $2 ORDER BY client_ref`,
-      [run.runId, agb],
-    );
-    return { run: { ...run, awaitingResend: run.awaitingResend.filter((a) => a.agb === agb) }, linked, entries };
+    // One snapshot of the database: a run finishing in between deletes the older run's feedback,
+    // and the answer would be that run with no entries.
+    return this.db.transaction('REPEATABLE READ', async (m) => {
+      const run = await this.latestOrFail(m);
+      const [{ linked }] = await m.query(`SELECT coalesce(inputs @> $2::jsonb, false) AS linked FROM ttp.run WHERE id = $1`, [run.runId, JSON.stringify([{ agb }])]);
+      const entries: FeedbackEntry[] = await m.query(
+        `SELECT client_ref AS "clientRef", other_lists AS "otherLists", other_stages AS "otherStages"
+           FROM ttp.run_feedback WHERE run_id = $1 AND agb = $2 ORDER BY client_ref`,
+        [run.runId, agb],
+      );
+      return { run: { ...run, awaitingResend: run.awaitingResend.filter((a) => a.agb === agb) }, linked, entries };
+    });
   }
 
   /**
