@@ -158,8 +158,17 @@ ${counts}
    export PROV=$(npm run -s token -- --role provider --agb ${ttpAgb})
    curl -s -H "Authorization: Bearer $PROV" ${base}/v1/ttp/feedback
 
- Send a referral (see README, "A walk through the API"):
+ The evaluation report (per month; national with an admin token):
+   export LEAD=$(npm run -s token -- --role mediation-lead --uzovi 3311)
+   curl -s -H "Authorization: Bearer $LEAD" ${base}/v1/reports/mediation      (add ?format=csv)
+ Operations (admin):
+   export ADMIN=$(npm run -s token -- --role admin)
+   curl -s -H "Authorization: Bearer $ADMIN" ${base}/metrics      (the worker's: http://127.0.0.1:9464/metrics)
+   queue dashboard: ${base}/admin/queues   (sign in with $ADMIN)
+
+ Send a referral as JSON (README, "A walk through the API") or as FHIR (docs/FHIR.md):
    export RS=$(npm run -s token -- --role referral-service --uzovi 3311)
+ Providers script uploads with the provider tool: npm run cli -- --help
  Ctrl-C stops the API and the worker.
 ────────────────────────────────────────────────────────────────────────
 `);
