@@ -64,6 +64,11 @@ function organisationOf(actor: AuditEntry['actor']): string {
 export class AuditService {
   constructor(private readonly db: DataSource) {}
 
+  /** The who-columns of an entry, for statements that write entries themselves (as intake does, in the statement that stores). */
+  actorColumns(actor: AuditEntry['actor']): { actor: string; actorRole: string; organisation: string } {
+    return { actor: actor.subject, actorRole: actor.role, organisation: organisationOf(actor) };
+  }
+
   /** Records entries (one statement for all of them). */
   async record(entries: AuditEntry[], q: AuditQueryable = this.db): Promise<void> {
     if (entries.length === 0) return;
