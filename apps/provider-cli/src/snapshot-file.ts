@@ -9,7 +9,7 @@
  * at a time: memory does not grow with the file. Problems name rows and fields, never a value.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { bsnProblem } from '@app/core';
+import { bsnProblem, countQuotes, splitRecord } from '@app/core';
 import { InputError, InputProblem } from './errors';
 
 /** The documented snapshot header (README "Waiting-list snapshots at the TTP"); a unit test keeps it equal to the service's. */
@@ -45,36 +45,6 @@ async function* lineBatches(source: AsyncIterable<Buffer | string>): AsyncGenera
   }
   rest += decoder.end();
   if (rest.length > 0) yield [{ text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, line: ++line }];
-}
-
-function countQuotes(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('"'); i !== -1; i = s.indexOf('"', i + 1)) n++;
-  return n;
-}
-
-/** Splits one CSV record; quoted fields may hold commas, doubled quotes and line breaks. */
-export function splitRecord(record: string): string[] {
-  if (!record.includes('"')) return record.split(',');
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < record.length; i++) {
-    const c = record[i];
-    if (quoted) {
-      if (c === '"' && record[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
-  }
-  out.push(field);
-  return out;
 }
 
 /** One CSV field, quoted only when it must be. */

@@ -12,3 +12,4 @@ export * from './working-days';
 export * from './pseudonym';
 export * from './suppression';
 export * from './random';
+export * from './csv';

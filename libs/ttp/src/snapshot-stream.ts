@@ -3,6 +3,7 @@
  * per line). They hold one record at a time, so memory does not grow with the file.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { countQuotes, splitRecord } from '@app/core';
 
 export class StreamFormatError extends Error {}
 
@@ -26,36 +27,6 @@ async function* lineBatches(source: AsyncIterable<Buffer | string>): AsyncGenera
   }
   rest += decoder.end();
   if (rest.length > 0) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
-}
-
-function countQuotes(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('"'); i !== -1; i = s.indexOf('"', i + 1)) n++;
-  return n;
-}
-
-/** Splits one CSV record; quoted fields may hold commas, doubled quotes and line breaks. */
-function splitRecord(record: string): string[] {
-  if (!record.includes('"')) return record.split(',');
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < record.length; i++) {
-    const c = record[i];
-    if (quoted) {
-      if (c === '"' && record[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
-  }
-  out.push(field);
-  return out;
 }
 
 /** CSV records as objects keyed by the header, in batches; `row` counts data rows from 0. Blank lines are skipped. */
