@@ -2,6 +2,10 @@
  * The heart of the mediation decision: the expected wait at the referred provider (shortest
  * location per stage, so nobody is approached on a pessimistic guess) plus the wait already
  * accrued since the referral, compared per stage with the norm. Exactly at the norm is within.
+ *
+ * The comparison uses the unrounded weeks (3 days accrued are 0.43 weeks, not 0.4): rounding
+ * to a tenth first turned 3.6 + 0.43 = 4.03 weeks into "4.0, within a norm of 4". Figures are
+ * rounded only for display. A tolerance far below a day absorbs binary fractions (0.1 + 0.2).
  */
 import { roundWeeks, weeksBetween } from './norms';
 import { Evaluation, EvaluationInput, GGZ_STAGES, GgzStage, LocationWait, StageResult } from './waiting.types';
@@ -17,6 +21,13 @@ function expectedFor(stage: GgzStage, w: LocationWait, accrued: number): number 
   }
 }
 
+const TOLERANCE_WEEKS = 1e-9;
+
+/** The result when no norm set applies on the referral date: nothing to compare with. */
+export function noNormEvaluation(referralDate: string, today: string): Evaluation {
+  return { verdict: 'no-norm', accruedWeeks: roundWeeks(weeksBetween(referralDate, today)), stages: [], aboveNormStages: [], maxExceedanceWeeks: 0 };
+}
+
 export function evaluateReferral(input: EvaluationInput): Evaluation {
   const { norm } = input;
   if (norm.sector !== 'ggz') throw new Error(`evaluateReferral needs a ggz norm set, got ${norm.sector}`);
@@ -27,24 +38,30 @@ export function evaluateReferral(input: EvaluationInput): Evaluation {
     if (![w.aanmeldWeeks, w.behandelWeeks].every((x) => Number.isFinite(x) && x >= 0)) throw new Error(`invalid wait figures for location ${w.locationId}`);
   }
 
-  const accruedWeeks = roundWeeks(weeksBetween(input.referralDate, input.today));
+  const accrued = weeksBetween(input.referralDate, input.today);
+  const accruedWeeks = roundWeeks(accrued);
   if (input.waits.length === 0) return { verdict: 'no-data', accruedWeeks, stages: [], aboveNormStages: [], maxExceedanceWeeks: 0 };
 
-  const stages: StageResult[] = GGZ_STAGES.map((stage) => {
+  const exact = GGZ_STAGES.map((stage) => {
     let best = input.waits[0];
-    let bestWeeks = expectedFor(stage, best, accruedWeeks);
+    let bestWeeks = expectedFor(stage, best, accrued);
     for (const w of input.waits.slice(1)) {
-      const e = expectedFor(stage, w, accruedWeeks);
+      const e = expectedFor(stage, w, accrued);
       if (e < bestWeeks) [best, bestWeeks] = [w, e];
     }
-    const expectedWeeks = roundWeeks(bestWeeks);
     const normWeeks = norm.maxWeeks[stage]!;
-    // A norm off the tenth-week grid (e.g. 4.25) can leave a real exceedance that rounds to 0;
-    // report at least 0.1 so that "exceedsByWeeks > 0" and the verdict always agree.
-    const exceedsByWeeks = expectedWeeks > normWeeks ? Math.max(0.1, roundWeeks(expectedWeeks - normWeeks)) : 0;
-    return { stage, expectedWeeks, normWeeks, exceedsByWeeks, locationId: best.locationId };
+    return { stage, best, bestWeeks, normWeeks, above: bestWeeks > normWeeks + TOLERANCE_WEEKS };
   });
-  const above = stages.filter((s) => s.expectedWeeks > s.normWeeks);
+  const stages: StageResult[] = exact.map(({ stage, best, bestWeeks, normWeeks, above }) => ({
+    stage,
+    expectedWeeks: roundWeeks(bestWeeks),
+    normWeeks,
+    // An exceedance that rounds to 0 (4.03 against 4) is shown as 0.1, so that
+    // "exceedsByWeeks > 0" and the verdict always agree.
+    exceedsByWeeks: above ? Math.max(0.1, roundWeeks(bestWeeks - normWeeks)) : 0,
+    locationId: best.locationId,
+  }));
+  const above = stages.filter((s) => s.exceedsByWeeks > 0);
   return {
     verdict: above.length > 0 ? 'above-norm' : 'within-norm',
     accruedWeeks,

@@ -47,7 +47,13 @@ export interface LocationWait {
   behandelWeeks: number;
 }
 
-export type Verdict = 'above-norm' | 'within-norm' | 'no-data';
+/**
+ * `no-data`: a norm applies but the referred provider has no current figures for the group.
+ * `no-norm`: no norm set applies on the referral date (a gap in the dated norms) — an admin's
+ * matter, counted apart so that it is not mistaken for missing figures.
+ */
+export type Verdict = 'above-norm' | 'within-norm' | 'no-data' | 'no-norm';
+export const VERDICTS: readonly Verdict[] = ['above-norm', 'within-norm', 'no-data', 'no-norm'];
 
 export interface StageResult {
   stage: GgzStage;
@@ -73,7 +79,7 @@ export interface EvaluationInput {
 export interface Evaluation {
   verdict: Verdict;
   accruedWeeks: number;
-  /** Per-stage results (empty for no-data). */
+  /** Per-stage results (empty for no-data and no-norm). */
   stages: StageResult[];
   /** Stages above the norm. */
   aboveNormStages: GgzStage[];

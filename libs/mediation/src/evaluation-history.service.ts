@@ -16,7 +16,7 @@ export class EvaluationHistoryService {
     const staff = caller.role === 'mediator' || caller.role === 'mediation-lead';
     const rows: any[] = await this.db.query(
       `SELECT r.id, r.status, r.verdict, r.uzovi, t.id AS task_id
-         FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id
+         FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn'
         WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[]))`,
       [referralId, caller.role === 'admin', caller.uzovis],
     );

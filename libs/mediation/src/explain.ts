@@ -9,7 +9,7 @@ export function explainEvaluation(e: EvaluationExplanation, phase: string): stri
   const out: string[] = [];
   const accrued = `${weeks(e.result.accruedWeeks)} already waited since the referral on ${e.referralDate}`;
   if (!e.normSet) {
-    out.push(`No norm set applied on the referral date ${e.referralDate}, so the wait could not be judged.`);
+    out.push(`No norm set applied on the referral date ${e.referralDate}, so the wait could not be judged (verdict no-norm; an admin adds or extends a norm set).`);
   } else if (e.result.verdict === 'no-data') {
     out.push(
       `No current waiting-time figures (from ${e.figuresFrom.slice(0, 7)} on) of provider ${e.agb} for ${e.diagnosisGroup} on ${e.evaluationDate}; ` +
@@ -35,6 +35,9 @@ export function explainEvaluation(e: EvaluationExplanation, phase: string): stri
   const what = {
     'task-created': `a mediation task was created with ${e.alternatives} alternative${e.alternatives === 1 ? '' : 's'}`,
     'task-updated': `the open mediation task got ${e.alternatives} refreshed alternative${e.alternatives === 1 ? '' : 's'}`,
+    'task-reinstated': `the mediation task withdrawn earlier came back with ${e.alternatives} alternative${e.alternatives === 1 ? '' : 's'}`,
+    'task-withdrawn': 'the mediation task nobody had acted on yet was withdrawn: this person may not be approached now',
+    'task-flagged': 'the mediation task stays with its assignee, flagged: contact is under way, start no new contact',
     'task-kept': 'the existing mediation task was left as it is',
     'not-offered': 'no mediation is offered',
   }[e.mediation];

@@ -31,17 +31,19 @@ export class MediationPolicyService {
   }
 
   /** Changes the policy; fields left out keep their current value. */
-  async change(plain: unknown, changedBy: string): Promise<PolicyVersion> {
+  async change(plain: unknown, changedBy: string, db: { query: DataSource['query'] } = this.db): Promise<PolicyVersion> {
     if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
       throw new BadRequestException({ message: 'The policy is invalid', details: [{ field: '(body)', reason: 'must be a JSON object' }] });
     }
     const unknown = Object.keys(plain).filter((k) => k !== 'phase1From' && k !== 'phase2From');
     if (unknown.length > 0) throw new BadRequestException({ message: 'The policy is invalid', details: unknown.map((field) => ({ field, reason: 'is not an allowed field' })) });
-    const now = await this.current();
+    // Changes are serialised, so each starts from the one before it.
+    await db.query(`LOCK TABLE mediation_policy IN SHARE ROW EXCLUSIVE MODE`);
+    const now = await this.current(db);
     const next = { phase1From: now.phase1From, phase2From: now.phase2From, ...(plain as Partial<MediationPolicy>) };
     const problems = policyProblems(next);
     if (problems.length > 0) throw new BadRequestException({ message: 'The policy is invalid', details: problems });
-    const rows = await this.db.query(
+    const rows = await db.query(
       `INSERT INTO mediation_policy (phase1_from, phase2_from, changed_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
       [next.phase1From, next.phase2From, changedBy],
     );

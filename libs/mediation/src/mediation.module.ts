@@ -9,6 +9,8 @@ import { EvaluationHistoryService } from './evaluation-history.service';
 import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
 import { ReevaluationService } from './reevaluation.service';
+import { DecisionInputsService } from './decision-inputs.service';
+import { EvaluationReplayService } from './evaluation-replay.service';
 import { ReferralEvaluationService } from './referral-evaluation.service';
 import { WorklistService } from './worklist.service';
 import { MediationReportService } from './reports/mediation-report.service';
@@ -16,7 +18,7 @@ import { MediationReportService } from './reports/mediation-report.service';
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule, TtpModule],
-  providers: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService],
-  exports: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService],
+  providers: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService, DecisionInputsService, EvaluationReplayService],
+  exports: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService, DecisionInputsService, EvaluationReplayService],
 })
 export class MediationModule {}

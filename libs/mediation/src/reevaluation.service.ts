@@ -1,17 +1,34 @@
 /**
- * Decides which referrals need a new evaluation and hands them to the worker (by setting them
- * back to pending, so the sweeper covers a lost job). "Open" referrals are those that can still
- * lead to, or change, a mediation offer: no task, or an open task nobody has claimed, and referred
- * within the re-evaluation horizon.
+ * Decides which referrals need a new decision and hands them to the worker. The invariant it
+ * serves (docs/ARCHITECTURE.md, "Decisions"): once the inputs of a decision stop changing, every
+ * open referral ends with a stored decision made on the inputs now current.
+ *
+ * - Changes made through the API (figures, norm sets, the policy) ask for the new decisions in
+ *   the same transaction as the change (`change`), so no crash or interleaving separates them.
+ * - Changes with other writers — the registry (routes, imports, fixtures) and the TTP's linkage
+ *   runs — are caught up by the worker (`catchUp`, every few seconds): it compares what it saw
+ *   last with what is there now, in one transaction with the request, so none is missed.
+ * - The daily run asks for every open referral once a day (accrued waits, stale figures).
+ *
+ * "Open" referrals are those whose decision can still change what mediation does: pending or
+ * evaluated, referred within the re-evaluation horizon, and without a task a person has closed
+ * (a task the phase rule withdrew can come back; a claimed one is flagged when the decision
+ * stops allowing contact).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { amsterdamDate } from '@app/core';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { PendingReason, ReferralHandoffService } from '@app/referrals';
+import { TtpOutputsService } from '@app/ttp';
 
-const OPEN = `NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND (t.status <> 'open' OR t.assignee IS NOT NULL))
-  AND r.verwijsdatum >= $2::date - make_interval(weeks => $3)`;
+const OPEN = `r.verwijsdatum >= $2::date - make_interval(weeks => $3)
+  AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.status = 'closed' AND t.outcome <> 'phase-withdrawn')`;
+
+type Tx = Pick<EntityManager, 'query'>;
+
+/** Which open referrals a change concerns. */
+export type ReevaluationScope = { all: true } | { agb: string; diagnosisGroups: string[] };
 
 @Injectable()
 export class ReevaluationService {
@@ -20,6 +37,7 @@ export class ReevaluationService {
   constructor(
     private readonly db: DataSource,
     private readonly handoff: ReferralHandoffService,
+    private readonly ttpOutputs: TtpOutputsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -27,20 +45,74 @@ export class ReevaluationService {
     return [amsterdamDate(now), this.config.evaluation.horizonWeeks];
   }
 
-  /** New figures of one provider: its open referrals for the diagnosis groups reported. */
-  forProviderFigures(agb: string, diagnosisGroups: string[], now = new Date()): Promise<number> {
-    return this.handoff.requestReevaluation('wait-times', `${OPEN} AND r.agb = $4 AND r.klachtenprofiel = ANY($5::text[])`, [...this.horizon(now), agb, diagnosisGroups]);
+  /** Marks the open referrals of `scope` in `tx` (the transaction of the change); returns their ids. */
+  mark(tx: Tx, reason: PendingReason, scope: ReevaluationScope, now = new Date()): Promise<string[]> {
+    if ('all' in scope) return this.handoff.markForReevaluation(tx, reason, OPEN, this.horizon(now));
+    return this.handoff.markForReevaluation(tx, reason, `${OPEN} AND r.agb = $4 AND r.klachtenprofiel = ANY($5::text[])`, [
+      ...this.horizon(now),
+      scope.agb,
+      scope.diagnosisGroups,
+    ]);
   }
 
-  /** A new norm set or a policy change: every open referral. */
-  forAll(reason: Extract<PendingReason, 'norm-set' | 'policy' | 'daily' | 'manual'>, now = new Date()): Promise<number> {
-    return this.handoff.requestReevaluation(reason, OPEN, this.horizon(now));
+  /**
+   * Runs `work` (a change of decision inputs) and the request for the new decisions it calls for
+   * in one transaction, then enqueues them. `reevaluating` counts the referrals that will be
+   * judged again — including those the worker was judging at that moment.
+   */
+  async change<T>(reason: PendingReason, work: (tx: EntityManager) => Promise<T>, scope: (result: T) => ReevaluationScope): Promise<{ result: T; reevaluating: number }> {
+    const { result, ids } = await this.db.transaction(async (tx) => {
+      const result = await work(tx);
+      return { result, ids: await this.mark(tx, reason, scope(result)) };
+    });
+    await this.handoff.enqueueAgain(reason, ids);
+    return { result, reevaluating: ids.length };
+  }
+
+  /** Every open referral (the daily run, a manual request). */
+  async forAll(reason: Extract<PendingReason, 'daily' | 'manual'>, now = new Date()): Promise<number> {
+    const ids = await this.db.transaction((tx) => this.mark(tx, reason, { all: true }, now));
+    await this.handoff.enqueueAgain(reason, ids);
+    return ids.length;
+  }
+
+  /**
+   * The registry's structure (providers, locations, contracts: alternatives and regions) or the
+   * newest linkage run (measured waits) moved since last seen: every open referral, once. The
+   * mark row is locked, so several workers catch up once; the request commits with the mark.
+   * Returns what was asked per kind.
+   */
+  async catchUp(now = new Date()): Promise<{ registry: number; measured: number }> {
+    const out = { registry: 0, measured: 0 };
+    const latestRun = await this.ttpOutputs.latestRunId();
+    const queued: [PendingReason, string[]][] = [];
+    await this.db.transaction(async (tx) => {
+      const marks: { kind: string; seen: string; now: string }[] = await tx.query(
+        `SELECT c.kind, c.seen, CASE c.kind WHEN 'registry' THEN (SELECT structure_version::text FROM registry_version WHERE id = 1) ELSE $1 END AS now
+           FROM evaluation_catch_up c ORDER BY c.kind FOR UPDATE`,
+        [latestRun?.runId ?? ''],
+      );
+      const moved = marks.filter((m) => m.seen !== m.now);
+      if (moved.length === 0) return;
+      await tx.query(
+        `UPDATE evaluation_catch_up c SET seen = x.now, changed_at = now() FROM unnest($1::text[], $2::text[]) AS x(kind, now) WHERE c.kind = x.kind`,
+        [moved.map((m) => m.kind), moved.map((m) => m.now)],
+      );
+      // One request covers both: each is every open referral.
+      const reason: PendingReason = moved.some((m) => m.kind === 'registry') ? 'registry' : 'measured-waits';
+      const ids = await this.mark(tx, reason, { all: true }, now);
+      for (const m of moved) out[m.kind === 'registry' ? 'registry' : 'measured'] = ids.length;
+      queued.push([reason, ids]);
+    });
+    for (const [reason, ids] of queued) await this.handoff.enqueueAgain(reason, ids);
+    if (queued.length > 0) this.logger.log({ msg: 'inputs moved: re-evaluation requested', ...out });
+    return out;
   }
 
   /**
    * The daily sweep: once per Amsterdam day, from DAILY_REEVALUATION_HOUR, re-evaluates every open
    * referral (a within-norm wait that accrues past the norm, figures that went stale, contracts
-   * that changed). The day is claimed in daily_run, so several workers run it once.
+   * that ended). The day is claimed in daily_run, so several workers run it once.
    */
   async dailyIfDue(now = new Date()): Promise<number | null> {
     const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hourCycle: 'h23' }).format(now));

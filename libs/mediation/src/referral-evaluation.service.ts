@@ -30,6 +30,7 @@ import {
   evaluateReferral,
   LocationWait,
   mayOfferMediation,
+  noNormEvaluation,
   NormSet,
   oldestCurrentMonth,
   phaseOn,
@@ -40,7 +41,7 @@ import {
   taskPriority,
   Verdict,
 } from '@app/core';
-import type { PendingReason } from '@app/referrals';
+import { PendingReason, ReferralHandoffService } from '@app/referrals';
 import { WaitTimesService } from '@app/waitlists';
 import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
@@ -54,6 +55,76 @@ interface PendingRow {
   klachtenprofiel: string;
   verwijsdatum: string;
   pending_reason: PendingReason;
+  generation: number;
+}
+
+interface Decided {
+  r: PendingRow;
+  norm: NormSet | null;
+  waits: LocationWait[];
+  result: Evaluation;
+  /** Whether the phase in force allows offering mediation on this verdict. */
+  offer: boolean;
+}
+
+interface ExistingTask {
+  id: string;
+  referral_id: string;
+  status: string;
+  assignee: string | null;
+  contacted: boolean;
+  outcome: string | null;
+  flagged: boolean;
+}
+
+/** What a decision does to the referral's task. */
+type TaskAction = 'create' | 'refresh' | 'reinstate' | 'allow' | 'withdraw' | 'flag' | 'none';
+
+/**
+ * The phase rule applied to a task (phase 1: only people above the norm may be approached):
+ * - allowed: a new task; an open, unclaimed one gets fresh alternatives; one the rule withdrew
+ *   comes back (never a second task); a flagged one may be contacted again.
+ * - not allowed: a task nobody has contacted yet leaves the queue (closed `phase-withdrawn`, even
+ *   when claimed); one whose contact is under way stays with its assignee, flagged "start no new
+ *   contact". A task a person closed is left alone either way.
+ */
+export function planTask(offer: boolean, t: ExistingTask | undefined): { action: TaskAction; refresh: boolean; taskId: string | null; mediation: EvaluationExplanation['mediation'] } {
+  const waiting = t !== undefined && t.status === 'open' && t.assignee === null;
+  const plan = (action: TaskAction, mediation: EvaluationExplanation['mediation'], refresh = false) => ({ action, refresh, taskId: t?.id ?? null, mediation });
+  if (!t) return offer ? plan('create', 'task-created') : plan('none', 'not-offered');
+  if (t.outcome === 'phase-withdrawn') return offer ? plan('reinstate', 'task-reinstated') : plan('none', 'task-kept');
+  if (t.status === 'closed') return plan('none', 'task-kept');
+  if (offer) {
+    if (t.flagged) return plan('allow', waiting ? 'task-updated' : 'task-kept', waiting);
+    return waiting ? plan('refresh', 'task-updated') : plan('none', 'task-kept');
+  }
+  if (!t.contacted) return plan('withdraw', 'task-withdrawn');
+  return t.flagged ? plan('none', 'task-kept') : plan('flag', 'task-flagged');
+}
+
+function taskEvents(
+  p: { d: Decided; action: TaskAction; refresh: boolean; taskId: string | null; evaluationId: string },
+  c: { phase: string; dueDate: string; alternatives: number; priority: number },
+): { task_id: string; uzovi: string; type: string; details: Record<string, unknown> }[] {
+  if (p.taskId === null) return [];
+  const e = (type: string, details: Record<string, unknown>) => ({ task_id: p.taskId!, uzovi: p.d.r.uzovi, type, details: { evaluationId: p.evaluationId, ...details } });
+  const refreshed = e('alternatives-refreshed', { priority: c.priority, alternatives: c.alternatives });
+  switch (p.action) {
+    case 'create':
+      return [e('created', { priority: c.priority, alternatives: c.alternatives, dueDate: c.dueDate })];
+    case 'refresh':
+      return [refreshed];
+    case 'reinstate':
+      return [e('reinstated', { priority: c.priority, alternatives: c.alternatives, verdict: p.d.result.verdict, phase: c.phase })];
+    case 'allow':
+      return [e('contact-allowed', { verdict: p.d.result.verdict, phase: c.phase }), ...(p.refresh ? [refreshed] : [])];
+    case 'withdraw':
+      return [e('withdrawn', { verdict: p.d.result.verdict, phase: c.phase, reason: 'the phase in force does not allow approaching this person on this decision' })];
+    case 'flag':
+      return [e('no-new-contact', { verdict: p.d.result.verdict, phase: c.phase, reason: 'now within the norm: start no new contact' })];
+    case 'none':
+      return [];
+  }
 }
 
 /** What an evaluation used and concluded; stored as `explanation` so it can be shown and replayed. */
@@ -62,7 +133,9 @@ export interface EvaluationExplanation {
   evaluationDate: string;
   diagnosisGroup: string;
   agb: string;
-  normSet: Pick<NormSet, 'id' | 'name' | 'sector' | 'validFrom' | 'validUntil' | 'maxWeeks'> | null;
+  /** The referral's generation this decision judged (absent before 2026-12). */
+  generation?: number;
+  normSet: (Pick<NormSet, 'id' | 'name' | 'sector' | 'validFrom' | 'validUntil' | 'maxWeeks'> & Partial<Pick<NormSet, 'urgency' | 'category'>>) | null;
   policy: { phase1From: string; phase2From: string | null; version: number };
   /** Oldest month whose figures still counted on the evaluation date. */
   figuresFrom: string;
@@ -75,7 +148,9 @@ export interface EvaluationExplanation {
    */
   measured?: { runId: string; asOf: string | null; flagWeeks: number; locations: Omit<MeasuredWait, 'runId' | 'asOf'>[] } | null;
   result: Evaluation;
-  mediation: 'task-created' | 'task-updated' | 'task-kept' | 'not-offered';
+  /** Whether the phase in force allowed offering mediation on this verdict (absent before 2026-12). */
+  offered?: boolean;
+  mediation: 'task-created' | 'task-updated' | 'task-reinstated' | 'task-withdrawn' | 'task-flagged' | 'task-kept' | 'not-offered';
   alternatives: number;
 }
 
@@ -85,6 +160,9 @@ export interface BatchOutcome {
   verdicts: Record<Verdict, number>;
   tasksCreated: number;
   tasksUpdated: number;
+  tasksWithdrawn: number;
+  tasksFlagged: number;
+  tasksReinstated: number;
 }
 
 /**
@@ -105,24 +183,47 @@ interface RegistryCache {
 export class ReferralEvaluationService {
   private cache: RegistryCache = { key: '', figures: new Map(), candidates: new Map(), regions: new Map() };
   private measuredCache: { runId: string | null; asOf: string | null; cells: Map<string, MeasuredWait[]> } = { runId: null, asOf: null, cells: new Map() };
+  /**
+   * Test seam, unset in production: awaited after a batch's inputs are read and before its
+   * decisions are stored, so race tests can hold that window open while inputs change.
+   */
+  beforeStore?: (referralIds: string[]) => Promise<void>;
   constructor(
     private readonly db: DataSource,
     private readonly normSets: NormSetsService,
     private readonly policy: MediationPolicyService,
     private readonly waits: WaitTimesService,
     private readonly ttpOutputs: TtpOutputsService,
+    private readonly handoff: ReferralHandoffService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Evaluates those of `referralIds` that are still pending. Idempotent; safe with many workers. */
+  /**
+   * Evaluates those of `referralIds` that are still pending. Idempotent; safe with many workers.
+   *
+   * The batch holds DECISION_INPUTS_LOCK shared from reading the inputs to storing the decisions,
+   * and each decision records the `generation` it judged: a request for new decisions waits for
+   * this commit, then bumps the generation, so the referral is judged again on the new inputs
+   * (see ReferralHandoffService.markForReevaluation).
+   */
   async evaluatePending(referralIds: string[], now = new Date()): Promise<BatchOutcome> {
     const today = amsterdamDate(now);
-    const outcome: BatchOutcome = { evaluated: 0, skipped: 0, verdicts: { 'above-norm': 0, 'within-norm': 0, 'no-data': 0 }, tasksCreated: 0, tasksUpdated: 0 };
+    const outcome: BatchOutcome = {
+      evaluated: 0,
+      skipped: 0,
+      verdicts: { 'above-norm': 0, 'within-norm': 0, 'no-data': 0, 'no-norm': 0 },
+      tasksCreated: 0,
+      tasksUpdated: 0,
+      tasksWithdrawn: 0,
+      tasksFlagged: 0,
+      tasksReinstated: 0,
+    };
     if (referralIds.length === 0) return outcome;
 
     await this.db.transaction(async (tx) => {
+      await this.handoff.holdDecisionInputs(tx);
       const referrals: PendingRow[] = await tx.query(
-        `SELECT id, uzovi, agb, klachtenprofiel, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum, pending_reason
+        `SELECT id, uzovi, agb, klachtenprofiel, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum, pending_reason, generation
            FROM referral WHERE id = ANY($1::uuid[]) AND status = 'pending'
           ORDER BY id FOR UPDATE SKIP LOCKED`,
         [referralIds],
@@ -139,13 +240,10 @@ export class ReferralEvaluationService {
       const phase = phaseOn(policy, today);
       const figuresFrom = oldestCurrentMonth(today);
 
-      const decided = referrals.map((r) => {
+      const decided: Decided[] = referrals.map((r) => {
         const norm = selectNormSet(sets, { sector: 'ggz', date: r.verwijsdatum });
         const waits = figures.get(`${r.agb}|${r.klachtenprofiel}`) ?? [];
-        // Without a norm set for the date there is nothing to compare with: recorded as no-data.
-        const result: Evaluation = norm
-          ? evaluateReferral({ referralDate: r.verwijsdatum, today, waits, norm })
-          : { verdict: 'no-data', accruedWeeks: 0, stages: [], aboveNormStages: [], maxExceedanceWeeks: 0 };
+        const result: Evaluation = norm ? evaluateReferral({ referralDate: r.verwijsdatum, today, waits, norm }) : noNormEvaluation(r.verwijsdatum, today);
         return { r, norm, waits, result, offer: norm !== null && mayOfferMediation(phase, result.verdict) };
       });
 
@@ -155,77 +253,108 @@ export class ReferralEvaluationService {
         decided.filter((d) => d.offer),
         today,
       );
+      if (this.beforeStore) await this.beforeStore(referrals.map((r) => r.id));
 
-      // Tasks first, so the evaluations can name them. First contact is due a number of working
-      // days after the task is made (a refresh keeps the original due date).
+      // The tasks of these referrals, locked: a worklist command on one finishes first.
+      const existing: ExistingTask[] = await tx.query(
+        `SELECT id, referral_id, status, assignee, first_contact_at IS NOT NULL AS contacted, outcome, no_new_contact_since IS NOT NULL AS flagged
+           FROM mediation_task WHERE referral_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [referrals.map((r) => r.id)],
+      );
+      const taskOf = new Map(existing.map((t) => [t.referral_id, t]));
+      const plans = decided.map((d) => ({ d, evaluationId: randomUUID(), ...planTask(d.offer, taskOf.get(d.r.id)) }));
+
+      // First contact is due a number of working days after the task is made (a refresh or a
+      // reinstatement keeps the original due date).
       const dueDate = addWorkingDays(today, this.config.worklist.firstContactWorkingDays);
-      const taskRows = decided
-        .filter((d) => d.offer)
-        .map((d) => ({
-          referral_id: d.r.id,
-          uzovi: d.r.uzovi,
-          priority: Math.max(1, taskPriority(d.result)),
-          alternatives: alternatives.get(d.r.id) ?? [],
-          evaluation_id: randomUUID(),
-          due_date: dueDate,
-          // The referred provider's expected wait the alternatives were ranked against (shortest
-          // location, aanmeld + behandel): the mediation report's weeks saved start from it.
-          referred_weeks: d.waits.length > 0 ? roundWeeks(Math.min(...d.waits.map((w) => w.aanmeldWeeks + w.behandelWeeks))) : null,
-        }));
-      const touched = new Map<string, { id: string; inserted: boolean }>();
-      if (taskRows.length > 0) {
-        const upserted: { id: string; referral_id: string; inserted: boolean }[] = await tx.query(
+      const content = (p: (typeof plans)[number]) => ({
+        priority: Math.max(1, taskPriority(p.d.result)),
+        alternatives: alternatives.get(p.d.r.id) ?? [],
+        // The referred provider's expected wait the alternatives were ranked against (shortest
+        // location, aanmeld + behandel): the mediation report's weeks saved start from it.
+        referred_weeks: p.d.waits.length > 0 ? roundWeeks(Math.min(...p.d.waits.map((w) => w.aanmeldWeeks + w.behandelWeeks))) : null,
+      });
+      const created = plans.filter((p) => p.action === 'create');
+      if (created.length > 0) {
+        const rows: { id: string; referral_id: string }[] = await tx.query(
           `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date, referred_weeks)
            SELECT x.referral_id, x.uzovi, x.priority, x.alternatives, x.evaluation_id, x.due_date, x.referred_weeks
              FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, uzovi text, priority smallint, alternatives jsonb, evaluation_id uuid, due_date date, referred_weeks numeric)
-           ON CONFLICT ON CONSTRAINT uq_mediation_task_referral DO UPDATE
-              SET alternatives = EXCLUDED.alternatives, priority = EXCLUDED.priority, referred_weeks = EXCLUDED.referred_weeks,
-                  alternatives_updated_at = now(), version = mediation_task.version + 1
-            WHERE mediation_task.status = 'open' AND mediation_task.assignee IS NULL
-           RETURNING id, referral_id, (xmax = 0) AS inserted`,
-          [JSON.stringify(taskRows)],
+           RETURNING id, referral_id`,
+          [JSON.stringify(created.map((p) => ({ referral_id: p.d.r.id, uzovi: p.d.r.uzovi, evaluation_id: p.evaluationId, due_date: dueDate, ...content(p) })))],
         );
-        for (const t of upserted) touched.set(t.referral_id, { id: t.id, inserted: t.inserted });
-        // Each task's history starts with its creation; a refresh is an event too.
-        const byReferral = new Map(taskRows.map((t) => [t.referral_id, t]));
+        const ids = new Map(rows.map((t) => [t.referral_id, t.id]));
+        for (const p of created) p.taskId = ids.get(p.d.r.id)!;
+      }
+      const changed = plans.filter((p) => p.action !== 'create' && p.action !== 'none');
+      if (changed.length > 0) {
+        // One statement for every change of an existing task; what each does is its action.
         await tx.query(
-          `INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
-           SELECT x.task_id, x.uzovi, x.type, 'system', 'system', x.details
-             FROM jsonb_to_recordset($1::jsonb) AS x(task_id uuid, uzovi text, type text, details jsonb)`,
+          `UPDATE mediation_task t SET
+              alternatives = CASE WHEN x.action IN ('refresh', 'reinstate') THEN x.alternatives ELSE t.alternatives END,
+              priority = CASE WHEN x.action IN ('refresh', 'reinstate') THEN x.priority ELSE t.priority END,
+              referred_weeks = CASE WHEN x.action IN ('refresh', 'reinstate') THEN x.referred_weeks ELSE t.referred_weeks END,
+              alternatives_updated_at = CASE WHEN x.action IN ('refresh', 'reinstate') THEN now() ELSE t.alternatives_updated_at END,
+              status = CASE x.action WHEN 'reinstate' THEN 'open' WHEN 'withdraw' THEN 'closed' ELSE t.status END,
+              outcome = CASE x.action WHEN 'reinstate' THEN NULL WHEN 'withdraw' THEN 'phase-withdrawn' ELSE t.outcome END,
+              outcome_details = CASE x.action WHEN 'reinstate' THEN NULL WHEN 'withdraw' THEN x.details ELSE t.outcome_details END,
+              closed_at = CASE x.action WHEN 'reinstate' THEN NULL WHEN 'withdraw' THEN now() ELSE t.closed_at END,
+              assignee = CASE WHEN x.action = 'withdraw' THEN NULL ELSE t.assignee END,
+              claimed_at = CASE WHEN x.action = 'withdraw' THEN NULL ELSE t.claimed_at END,
+              no_new_contact_since = CASE WHEN x.action = 'flag' THEN now() WHEN x.action = 'keep' THEN t.no_new_contact_since ELSE NULL END,
+              last_activity_at = CASE WHEN x.action IN ('reinstate', 'withdraw') THEN now() ELSE t.last_activity_at END,
+              version = t.version + 1
+             FROM jsonb_to_recordset($1::jsonb) AS x(task_id uuid, action text, priority smallint, alternatives jsonb, referred_weeks numeric, details jsonb)
+            WHERE t.id = x.task_id`,
           [
             JSON.stringify(
-              upserted.map((t) => {
-                const row = byReferral.get(t.referral_id)!;
-                return {
-                  task_id: t.id,
-                  uzovi: row.uzovi,
-                  type: t.inserted ? 'created' : 'alternatives-refreshed',
-                  details: { priority: row.priority, alternatives: row.alternatives.length, evaluationId: row.evaluation_id, ...(t.inserted ? { dueDate } : {}) },
-                };
-              }),
+              changed.map((p) => ({
+                task_id: p.taskId,
+                // A flagged task that may be contacted again loses its flag (allow), and is refreshed too when it waits in the queue.
+                action: p.action === 'allow' ? (p.refresh ? 'refresh' : 'allow') : p.action,
+                ...content(p),
+                details: p.action === 'withdraw' ? { verdict: p.d.result.verdict, phase, evaluationId: p.evaluationId } : null,
+              })),
             ),
           ],
         );
       }
-      // Tasks that exist but were not touched (claimed, closed, or not offered this time).
-      const existing: { id: string; referral_id: string }[] = await tx.query(`SELECT id, referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[])`, [
-        referrals.map((r) => r.id),
-      ]);
-      const taskOf = new Map(existing.map((t) => [t.referral_id, t.id]));
+      // Each task's history: its creation, and every change the evaluation made to it.
+      const events = plans.flatMap((p) => taskEvents(p, { phase, dueDate, alternatives: (alternatives.get(p.d.r.id) ?? []).length, priority: content(p).priority }));
+      if (events.length > 0) {
+        await tx.query(
+          `INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
+           SELECT x.task_id, x.uzovi, x.type, 'system', 'system', x.details
+             FROM jsonb_to_recordset($1::jsonb) AS x(task_id uuid, uzovi text, type text, details jsonb)`,
+          [JSON.stringify(events)],
+        );
+      }
 
-      const evaluationIds = new Map(taskRows.map((t) => [t.referral_id, t.evaluation_id]));
-      const evaluations = decided.map((d) => {
-        const t = touched.get(d.r.id);
-        const mediation: EvaluationExplanation['mediation'] = t ? (t.inserted ? 'task-created' : 'task-updated') : taskOf.has(d.r.id) ? 'task-kept' : 'not-offered';
-        if (mediation === 'task-created') outcome.tasksCreated++;
-        if (mediation === 'task-updated') outcome.tasksUpdated++;
+      const evaluations = plans.map((p) => {
+        const { d } = p;
         outcome.verdicts[d.result.verdict]++;
+        if (p.mediation === 'task-created') outcome.tasksCreated++;
+        if (p.mediation === 'task-updated') outcome.tasksUpdated++;
+        if (p.mediation === 'task-withdrawn') outcome.tasksWithdrawn++;
+        if (p.mediation === 'task-flagged') outcome.tasksFlagged++;
+        if (p.mediation === 'task-reinstated') outcome.tasksReinstated++;
+        const refreshed = p.action === 'create' || p.action === 'reinstate' || p.action === 'refresh' || (p.action === 'allow' && p.refresh);
         const explanation: EvaluationExplanation = {
           referralDate: d.r.verwijsdatum,
           evaluationDate: today,
           diagnosisGroup: d.r.klachtenprofiel,
           agb: d.r.agb,
-          normSet: d.norm && { id: d.norm.id, name: d.norm.name, sector: d.norm.sector, validFrom: d.norm.validFrom, validUntil: d.norm.validUntil, maxWeeks: d.norm.maxWeeks },
+          generation: d.r.generation,
+          normSet: d.norm && {
+            id: d.norm.id,
+            name: d.norm.name,
+            sector: d.norm.sector,
+            validFrom: d.norm.validFrom,
+            validUntil: d.norm.validUntil,
+            urgency: d.norm.urgency,
+            category: d.norm.category,
+            maxWeeks: d.norm.maxWeeks,
+          },
           policy: { phase1From: policy.phase1From, phase2From: policy.phase2From, version: policy.id },
           figuresFrom,
           waits: d.waits,
@@ -238,11 +367,12 @@ export class ReferralEvaluationService {
               }
             : null,
           result: d.result,
-          mediation,
-          alternatives: t ? (alternatives.get(d.r.id)?.length ?? 0) : 0,
+          offered: d.offer,
+          mediation: p.mediation,
+          alternatives: refreshed ? (alternatives.get(d.r.id)?.length ?? 0) : 0,
         };
         return {
-          id: evaluationIds.get(d.r.id) ?? randomUUID(),
+          id: p.evaluationId,
           referral_id: d.r.id,
           evaluation_date: today,
           trigger: d.r.pending_reason,
@@ -250,20 +380,24 @@ export class ReferralEvaluationService {
           phase,
           norm_set_id: d.norm?.id ?? null,
           explanation,
-          task_id: taskOf.get(d.r.id) ?? null,
+          task_id: p.taskId,
+          generation: d.r.generation,
         };
       });
       await tx.query(
-        `INSERT INTO referral_evaluation (id, referral_id, evaluated_at, evaluation_date, trigger, verdict, phase, norm_set_id, explanation, task_id)
-         SELECT x.id, x.referral_id, $2, x.evaluation_date, x.trigger, x.verdict, x.phase, x.norm_set_id, x.explanation, x.task_id
+        `INSERT INTO referral_evaluation (id, referral_id, evaluated_at, evaluation_date, trigger, verdict, phase, norm_set_id, explanation, task_id, generation)
+         SELECT x.id, x.referral_id, $2, x.evaluation_date, x.trigger, x.verdict, x.phase, x.norm_set_id, x.explanation, x.task_id, x.generation
            FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, referral_id uuid, evaluation_date date, trigger text, verdict text, phase text,
-                norm_set_id uuid, explanation jsonb, task_id uuid)`,
+                norm_set_id uuid, explanation jsonb, task_id uuid, generation integer)`,
         [JSON.stringify(evaluations), now],
       );
-      const verdicts = JSON.stringify(evaluations.map((e) => ({ referral_id: e.referral_id, verdict: e.verdict })));
+      const verdicts = JSON.stringify(evaluations.map((e) => ({ referral_id: e.referral_id, verdict: e.verdict, generation: e.generation })));
+      // Evaluated only if no newer decision is wanted (the row is locked, so it is the one read;
+      // ck_referral_generation holds every writer to this).
       await tx.query(
-        `UPDATE referral r SET status = 'evaluated', verdict = x.verdict, evaluated_at = $2, status_changed_at = $2
-           FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, verdict text)
+        `UPDATE referral r SET status = CASE WHEN r.generation = x.generation THEN 'evaluated' ELSE 'pending' END, judged_generation = x.generation,
+                verdict = x.verdict, evaluated_at = $2, status_changed_at = $2
+           FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, verdict text, generation integer)
           WHERE r.id = x.referral_id`,
         [verdicts, now],
       );

@@ -55,9 +55,11 @@ export class RetentionService {
     for (const reason of ['afterTask', 'withoutTask'] as const) {
       const due =
         reason === 'afterTask'
-          ? `EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.status = 'closed' AND t.closed_at < $1)
+          ? `EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.status = 'closed' AND t.outcome <> 'phase-withdrawn' AND t.closed_at < $1)
              AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND (t.status <> 'closed' OR t.closed_at >= $1))`
-          : `r.status = 'evaluated' AND r.verwijsdatum < $1::date AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id)`;
+          : // A task the phase rule withdrew counts as none: the referral is re-evaluated until the horizon, as one without a task.
+            `r.status = 'evaluated' AND r.verwijsdatum < $1::date
+             AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn')`;
       for (;;) {
         const erased = await this.db.transaction(async (tx) => {
           const rows: { id: string; uzovi: string; audit_index: string | null }[] = await tx.query(

@@ -87,11 +87,19 @@ export class TaskSummaryDto {
   @ApiProperty() uzovi: string;
   @ApiProperty() contactAttempts: number;
   @ApiProperty() failedContactAttempts: number;
-  @ApiPropertyOptional({ nullable: true, type: String, enum: OUTCOMES }) outcome: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    enum: [...OUTCOMES, 'consent-withdrawn', 'phase-withdrawn'],
+    description: '`phase-withdrawn`: closed by the evaluation, the person may not be approached in this phase (comes back when above the norm again)',
+  })
+  outcome: string | null;
   @ApiProperty() createdAt: string;
   @ApiPropertyOptional({ nullable: true, type: String }) claimedAt: string | null;
   @ApiProperty() lastActivityAt: string;
   @ApiPropertyOptional({ nullable: true, type: String }) closedAt: string | null;
+  @ApiProperty({ description: 'Its referral is now within the norm while contact is under way: finish that contact, start no new one' }) noNewContact: boolean;
+  @ApiPropertyOptional({ nullable: true, type: String }) noNewContactSince: string | null;
   @ApiProperty({ description: 'Send it back with every command' }) version: number;
 }
 

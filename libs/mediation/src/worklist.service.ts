@@ -15,7 +15,15 @@ import { TASK_SORTS, TASK_STATUSES } from './worklist.dto';
 
 const SUMMARY_COLUMNS = `t.id, t.status, t.priority, to_char(t.due_date, 'YYYY-MM-DD') AS due_date, t.assignee, t.referral_id, r.klachtenprofiel, r.agb,
   t.uzovi, t.contact_attempts, t.failed_contact_attempts, t.outcome, t.created_at, t.claimed_at, t.last_activity_at, t.closed_at,
-  t.first_contact_at, t.version`;
+  t.first_contact_at, t.no_new_contact_since, t.version`;
+
+/**
+ * A task claim-next may hand out: open, unassigned, not flagged "start no new contact", and its
+ * referral's decision current (not waiting for a re-evaluation on changed inputs) — phase 1 never
+ * lets a person whose new figures are still being judged be approached on the old decision.
+ */
+const CLAIMABLE = `m.status = 'open' AND m.assignee IS NULL AND m.no_new_contact_since IS NULL
+  AND EXISTS (SELECT 1 FROM referral cr WHERE cr.id = m.referral_id AND cr.status = 'evaluated')`;
 
 type Db = Pick<EntityManager, 'query'>;
 
@@ -29,6 +37,7 @@ export interface TaskFilter {
   status?: string;
   assignee?: string;
   overdue?: string;
+  noNewContact?: string;
   priority?: string;
   diagnosisGroup?: string;
   region?: string;
@@ -67,6 +76,8 @@ function toSummary(r: any, today: string): TaskSummaryDto {
     claimedAt: r.claimed_at?.toISOString() ?? null,
     lastActivityAt: r.last_activity_at.toISOString(),
     closedAt: r.closed_at?.toISOString() ?? null,
+    noNewContact: r.no_new_contact_since !== null,
+    noNewContactSince: r.no_new_contact_since?.toISOString() ?? null,
     version: r.version,
   };
 }
@@ -147,7 +158,7 @@ export class WorklistService {
          SELECT p.id, p.uzovi, row_number() OVER (PARTITION BY p.uzovi ORDER BY p.priority DESC, p.due_date, p.created_at, p.id) AS rn
            FROM want CROSS JOIN LATERAL (
                   SELECT m.id, m.uzovi, m.priority, m.due_date, m.created_at FROM mediation_task m
-                   WHERE m.uzovi = want.uzovi AND m.status = 'open' AND m.assignee IS NULL
+                   WHERE m.uzovi = want.uzovi AND ${CLAIMABLE}
                    ORDER BY m.priority DESC, m.due_date, m.created_at, m.id
                    LIMIT want.n FOR UPDATE SKIP LOCKED) p),
        claimed AS (
@@ -170,12 +181,12 @@ export class WorklistService {
 
   /** For callers of several insurers at once: up to callers.length tasks of any of them; result i is caller i's task or null. */
   private async claimBatch(uzovis: string[], callers: Principal[]): Promise<(TaskSummaryDto | null)[]> {
-    const own = tenant('uzovi', 1, uzovis);
+    const own = tenant('m.uzovi', 1, uzovis);
     const rows: any[] = await this.db.query(
       `WITH next AS (
          SELECT id, row_number() OVER (ORDER BY priority DESC, due_date, created_at, id) AS k
-           FROM (SELECT id, priority, due_date, created_at FROM mediation_task
-                  WHERE ${own.sql} AND status = 'open' AND assignee IS NULL
+           FROM (SELECT id, priority, due_date, created_at FROM mediation_task m
+                  WHERE ${own.sql} AND ${CLAIMABLE}
                   ORDER BY priority DESC, due_date, created_at, id
                   LIMIT $4 FOR UPDATE SKIP LOCKED) s),
        who AS (SELECT w.subject, w.role, w.k FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w(subject, role, k)),
@@ -202,6 +213,8 @@ export class WorklistService {
       if (t.status !== 'open' || t.assignee !== null) {
         throw conflict('The task is not open for claiming', 'id', t.assignee ? `is assigned to ${t.assignee === caller.subject ? 'you' : 'someone else'}; a mediation lead may reassign it` : `is ${t.status}`);
       }
+      if (t.no_new_contact_since !== null) throw conflict('The task is flagged: start no new contact', 'id', 'its referral is now within the norm; a mediation lead may assign it to finish the contact under way');
+      if (t.referral_status !== 'evaluated') throw conflict('The task is being re-evaluated', 'id', 'its referral is being judged again on changed inputs; try again in a few seconds');
       return { set: { status: 'in-progress', assignee: caller.subject, claimed_at: new Date() }, event: { type: 'claimed' } };
     });
   }
@@ -267,6 +280,9 @@ export class WorklistService {
     return this.command(id, caller, version, (t) => {
       if (!isLead(caller)) throw new ForbiddenException({ message: 'Only a mediation lead may reopen tasks', details: [{ field: 'id', reason: 'requires the role mediation-lead' }] });
       if (t.status !== 'closed') throw conflict('Only a closed task can be reopened', 'id', `is ${t.status}`);
+      if (t.outcome === 'phase-withdrawn') {
+        throw conflict('A task withdrawn by the phase rule cannot be reopened', 'id', 'was withdrawn because its referral may not be approached in this phase; it comes back by itself when the referral is above the norm again');
+      }
       return {
         set: { status: 'open', assignee: null, claimed_at: null, outcome: null, outcome_details: null, closed_at: null },
         event: { type: 'reopened', details: { previousOutcome: t.outcome } },
@@ -314,6 +330,10 @@ export class WorklistService {
     if (f.overdue !== undefined) {
       if (f.overdue !== 'true' && f.overdue !== 'false') throw bad('overdue', 'must be true or false');
       add((n) => `(t.status <> 'closed' AND t.first_contact_at IS NULL AND t.due_date < ${n}::date) = ${f.overdue === 'true'}`, today);
+    }
+    if (f.noNewContact !== undefined) {
+      if (f.noNewContact !== 'true' && f.noNewContact !== 'false') throw bad('noNewContact', 'must be true or false');
+      where.push(`(t.no_new_contact_since IS NOT NULL) = ${f.noNewContact === 'true'}`);
     }
     if (f.priority !== undefined) {
       if (!/^[1-5]$/.test(f.priority)) throw bad('priority', 'must be a whole number from 1 to 5');
@@ -375,12 +395,13 @@ export class WorklistService {
   }
 
   /** Tasks per status for a team dashboard, with how many are overdue. */
-  async counts(caller: Principal): Promise<{ byStatus: Record<TaskStatus, number>; overdue: number; unassignedOpen: number }> {
+  async counts(caller: Principal): Promise<{ byStatus: Record<TaskStatus, number>; overdue: number; unassignedOpen: number; noNewContact: number }> {
     const [row] = await this.db.query(
       `SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'in-progress')::int AS in_progress,
               count(*) FILTER (WHERE status = 'awaiting-patient')::int AS awaiting, count(*) FILTER (WHERE status = 'closed')::int AS closed,
               count(*) FILTER (WHERE status <> 'closed' AND first_contact_at IS NULL AND due_date < $2::date)::int AS overdue,
-              count(*) FILTER (WHERE status = 'open' AND assignee IS NULL)::int AS unassigned_open
+              count(*) FILTER (WHERE status = 'open' AND assignee IS NULL AND no_new_contact_since IS NULL)::int AS unassigned_open,
+              count(*) FILTER (WHERE status <> 'closed' AND no_new_contact_since IS NOT NULL)::int AS no_new_contact
          FROM mediation_task WHERE ${tenant('uzovi', 1, caller.uzovis).sql}`,
       [tenant('uzovi', 1, caller.uzovis).value, amsterdamDate(new Date())],
     );
@@ -388,6 +409,7 @@ export class WorklistService {
       byStatus: { open: row.open, 'in-progress': row.in_progress, 'awaiting-patient': row.awaiting, closed: row.closed },
       overdue: row.overdue,
       unassignedOpen: row.unassigned_open,
+      noNewContact: row.no_new_contact,
     };
   }
 
@@ -402,9 +424,10 @@ export class WorklistService {
               (SELECT row_to_json(e) FROM (SELECT id, evaluated_at, evaluation_date, trigger, verdict, phase, explanation
                                              FROM referral_evaluation WHERE referral_id = r.id ORDER BY evaluated_at DESC, id LIMIT 1) e) AS evaluation
          FROM mediation_task t JOIN referral r ON r.id = t.referral_id
-        WHERE t.id = $1 AND t.uzovi = ANY($2::text[])`,
+        WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND t.outcome IS DISTINCT FROM 'phase-withdrawn'`,
       [id, caller.uzovis],
     );
+    // A task the phase rule withdrew is as invisible as a referral without a task.
     if (rows.length === 0) {
       await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
       throw new NotFoundException('No task with this id for your organisation');
@@ -454,7 +477,10 @@ export class WorklistService {
 
   private async command(id: string, caller: Principal, version: number, decide: (task: any, tx: Db) => Change | Promise<Change>): Promise<TaskSummaryDto> {
     return this.db.transaction(async (tx) => {
-      const rows: any[] = await tx.query(`SELECT * FROM mediation_task WHERE id = $1 AND uzovi = ANY($2::text[]) FOR UPDATE`, [id, caller.uzovis]);
+      const rows: any[] = await tx.query(
+        `SELECT t.*, (SELECT r.status FROM referral r WHERE r.id = t.referral_id) AS referral_status FROM mediation_task t WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) FOR UPDATE OF t`,
+        [id, caller.uzovis],
+      );
       if (rows.length === 0) {
         await this.audit.record([{ actor: caller, personIndex: null, action: 'update', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
         throw new NotFoundException('No task with this id for your organisation');

@@ -1,21 +1,31 @@
 /**
  * Hands referrals that need an evaluation to the worker. Postgres is the source of truth: a
- * referral is `pending` until an evaluation has been stored for it — after intake, and again
- * whenever something asks for a re-evaluation (new figures, a new norm set, a policy change, the
- * daily sweep). Job data is referral ids only; the worker evaluates only rows that are still
+ * referral is `pending` while the decision wanted (`generation`) is newer than the one stored
+ * (`judged_generation`) — after intake, and again whenever something changes the inputs of its
+ * decision (figures, norm sets, the policy, the registry, measured waits, the daily sweep). Job data is referral ids only; the worker evaluates only rows that are still
  * pending, so a second job for the same referral is a no-op. The sweeper re-enqueues anything
  * still pending after a delay, which covers a Redis restart or flush, or a crash between commit
  * and enqueue.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { QUEUE_NAMES, QueueService } from '@app/platform/queue/queue.service';
 import { APP_CONFIG } from '@app/platform/platform.tokens';
 import type { AppConfig } from '@app/platform/config/config';
 import type { PendingReason } from './referral.entity';
 
 export const EVALUATE_REFERRALS_JOB = 'evaluate-referrals';
+
+/**
+ * The advisory lock that orders decisions against changes of their inputs: an evaluation batch
+ * holds it shared from reading its inputs to storing its decisions; a request for new decisions
+ * (markForReevaluation) takes it exclusively, so it waits for the batches in flight — whose
+ * decisions it then sees and marks — and batches after it read the changed inputs. Without it a
+ * referral inserted while a change was being marked escaped both: unseen by the mark, judged on
+ * the inputs before the change.
+ */
+export const DECISION_INPUTS_LOCK = 7_354_001;
 
 export interface EvaluateReferralsJob {
   referralIds: string[];
@@ -67,26 +77,43 @@ export class ReferralHandoffService {
   }
 
   /**
-   * Sets evaluated referrals matching `where` back to pending (for `reason`) and enqueues them.
-   * `where` is an SQL condition over the alias `r` with `$n` parameters starting at $2.
-   * Returns how many were marked.
+   * Asks for a new decision for the referrals matching `where` (an SQL condition over the alias
+   * `r`, with `$n` parameters from $2), in the caller's transaction `db` so that the change of
+   * inputs and the request are one commit. It first waits for the evaluation batches in flight
+   * (DECISION_INPUTS_LOCK), then bumps the `generation` of every match whatever its state — a
+   * decision just stored on the old inputs and one still pending alike — so each is judged again
+   * on the new inputs. Rows are locked in id order, so two requests never deadlock. Returns the ids, to be
+   * enqueued (`enqueueAgain`) once `db` has committed.
    */
-  async requestReevaluation(reason: PendingReason, where: string, params: unknown[]): Promise<number> {
+  async markForReevaluation(db: Pick<EntityManager, 'query'>, reason: PendingReason, where: string, params: unknown[]): Promise<string[]> {
+    await db.query(`SELECT pg_advisory_xact_lock($1)`, [DECISION_INPUTS_LOCK]);
     // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-    const [rows]: [{ id: string }[], number] = await this.db.query(
-      `UPDATE referral r SET status = 'pending', pending_reason = $1, status_changed_at = now()
-        WHERE r.status = 'evaluated' AND (${where})
-        RETURNING r.id`,
+    const [rows]: [{ id: string }[], number] = await db.query(
+      `UPDATE referral u SET generation = u.generation + 1, status = 'pending', pending_reason = $1, status_changed_at = now()
+        WHERE u.id IN (SELECT r.id FROM referral r WHERE r.status IN ('pending', 'evaluated') AND (${where}) ORDER BY r.id FOR UPDATE)
+        RETURNING u.id`,
       [reason, ...params],
     );
-    if (rows.length > 0) {
-      this.logger.log({ msg: 're-evaluation requested', reason, count: rows.length });
-      await this.enqueue(
-        rows.map((r) => r.id),
-        `${reason}:${Date.now()}`,
-      );
-    }
-    return rows.length;
+    return rows.map((r) => r.id);
+  }
+
+  /** Enqueues referrals marked by markForReevaluation, under job ids no finished or running job holds. */
+  async enqueueAgain(reason: PendingReason, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    this.logger.log({ msg: 're-evaluation requested', reason, count: ids.length });
+    await this.enqueue(ids, `${reason}:${randomUUID()}`);
+  }
+
+  /** markForReevaluation in a transaction of its own, then enqueue. Returns how many were marked. */
+  async requestReevaluation(reason: PendingReason, where: string, params: unknown[]): Promise<number> {
+    const ids = await this.db.transaction((tx) => this.markForReevaluation(tx, reason, where, params));
+    await this.enqueueAgain(reason, ids);
+    return ids.length;
+  }
+
+  /** For the evaluation: holds back requests for new decisions until this transaction ends (see DECISION_INPUTS_LOCK). */
+  async holdDecisionInputs(tx: Pick<EntityManager, 'query'>): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock_shared($1)`, [DECISION_INPUTS_LOCK]);
   }
 
   /** Re-enqueues referrals pending for longer than `delaySeconds`. Returns how many it found. */

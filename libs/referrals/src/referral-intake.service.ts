@@ -173,7 +173,7 @@ export class ReferralIntakeService {
               status, verdict, received_at, status_changed_at
          FROM referral
         WHERE id = $1 AND uzovi = ANY($2::text[]) AND status NOT IN ('withdrawn', 'erased')
-          AND EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = referral.id)`,
+          AND EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = referral.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn')`,
       [id, caller.uzovis],
     );
     // Another tenant's referral, one without a mediation task (in phase 1: everyone within the

@@ -15,7 +15,7 @@ export const REFERRAL_STATUSES = ['pending', 'evaluated', 'withdrawn', 'erased']
  * erased: the same erasure by the retention run, once the data served its purpose.
  */
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
-export const PENDING_REASONS = ['intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual'] as const;
+export const PENDING_REASONS = ['intake', 'wait-times', 'norm-set', 'policy', 'registry', 'measured-waits', 'daily', 'manual'] as const;
 export type PendingReason = (typeof PENDING_REASONS)[number];
 
 @Entity({ name: 'referral' })
@@ -29,8 +29,10 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
               ELSE "bsn_ciphertext" IS NOT NULL AND "bsn_key_id" IS NOT NULL AND "bsn_blind_index" IS NOT NULL AND "content_fingerprint" IS NOT NULL
                    AND "withdrawn_at" IS NULL AND "withdrawn_by" IS NULL AND "erased_at" IS NULL END`,
 )
-@Check('ck_referral_verdict', `"verdict" IN ('above-norm', 'within-norm', 'no-data')`)
-@Check('ck_referral_pending_reason', `"pending_reason" IN ('intake', 'wait-times', 'norm-set', 'policy', 'daily', 'manual')`)
+@Check('ck_referral_verdict', `"verdict" IN ('above-norm', 'within-norm', 'no-data', 'no-norm')`)
+@Check('ck_referral_pending_reason', `"pending_reason" IN ('intake', 'wait-times', 'norm-set', 'policy', 'registry', 'measured-waits', 'daily', 'manual')`)
+// Pending exactly while a newer decision is wanted than the one judged (migration 1764800000000).
+@Check('ck_referral_generation', `"status" NOT IN ('pending', 'evaluated') OR ("status" = 'pending') = ("judged_generation" IS DISTINCT FROM "generation")`)
 @Check('ck_referral_uzovi', `"uzovi" ~ '^[0-9]{4}$'`)
 @Check('ck_referral_agb', `"agb" ~ '^[0-9]{8}$'`)
 @Check('ck_referral_consent_scope', `"consent_scope" = 'zorgbemiddeling'`)
@@ -109,7 +111,15 @@ export class ReferralEntity {
 
   /** Outcome of the latest evaluation; the history is in referral_evaluation. */
   @Column({ type: 'varchar', length: 16, nullable: true })
-  verdict: 'above-norm' | 'within-norm' | 'no-data' | null;
+  verdict: 'above-norm' | 'within-norm' | 'no-data' | 'no-norm' | null;
+
+  /** The decision wanted: bumped by every change to the inputs of this referral's decision. */
+  @Column({ type: 'integer', default: () => '1' })
+  generation: number;
+
+  /** The generation the stored decision judged (null before the first). */
+  @Column({ name: 'judged_generation', type: 'integer', nullable: true })
+  judgedGeneration: number | null;
 
   @Column({ name: 'evaluated_at', type: 'timestamptz', nullable: true })
   evaluatedAt: Date | null;

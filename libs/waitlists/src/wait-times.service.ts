@@ -30,19 +30,22 @@ export interface CurrentWait extends LocationWait {
 export class WaitTimesService {
   constructor(private readonly db: DataSource) {}
 
-  /** Stores a provider's report in one statement, after checking every figure against the registry. */
-  async submit(agb: string, report: WaitTimeReportDto, submittedBy: string, today = amsterdamDate(new Date())): Promise<StoredReport> {
+  /**
+   * Stores a provider's report in one statement, after checking every figure against the
+   * registry; in `db`'s transaction when given (the re-evaluation it calls for commits with it).
+   */
+  async submit(agb: string, report: WaitTimeReportDto, submittedBy: string, today = amsterdamDate(new Date()), db: { query: DataSource['query'] } = this.db): Promise<StoredReport> {
     const problems: FieldErrorDto[] = [];
     if (isFutureMonth(report.month, today)) problems.push({ field: 'month', reason: 'must not be in the future' });
     const oldest = new Date(Date.UTC(Number(today.slice(0, 4)), Number(today.slice(5, 7)) - 1 - MAX_MONTHS_BACK, 1)).toISOString().slice(0, 7);
     if (report.month < oldest) problems.push({ field: 'month', reason: `must be at most ${MAX_MONTHS_BACK} months back` });
 
-    const locations: { id: string; code: string; diagnosis_groups: string[] }[] = await this.db.query(
+    const locations: { id: string; code: string; diagnosis_groups: string[] }[] = await db.query(
       `SELECT id, code, diagnosis_groups FROM provider_location WHERE agb = $1`,
       [agb],
     );
     if (locations.length === 0) {
-      const known = await this.db.query(`SELECT 1 FROM provider WHERE agb = $1`, [agb]);
+      const known = await db.query(`SELECT 1 FROM provider WHERE agb = $1`, [agb]);
       if (known.length === 0) throw new NotFoundException({ message: 'No provider with this AGB code in the registry', details: [{ field: 'agb', reason: 'is not in the provider registry' }] });
     }
     const byCode = new Map(locations.map((l) => [l.code, l]));
@@ -61,7 +64,7 @@ export class WaitTimesService {
     });
     if (problems.length > 0) throw new BadRequestException({ message: 'The waiting-time report is invalid; nothing was stored', details: problems.slice(0, 100) });
 
-    await this.db.query(
+    await db.query(
       `INSERT INTO wait_time (location_id, diagnosis_group, month, aanmeld_weeks, behandel_weeks, submitted_by)
        SELECT x.location_id, x.diagnosis_group, $2::date, x.aanmeld, x.behandel, $3
          FROM jsonb_to_recordset($1::jsonb) AS x(location_id uuid, diagnosis_group text, aanmeld numeric, behandel numeric)`,

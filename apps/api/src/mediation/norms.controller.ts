@@ -2,7 +2,7 @@
 import { Body, Controller, Get, Param, Patch, Post, Put } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, ErrorResponseDto, Principal, Roles } from '@app/platform';
-import { MediationPolicyService, NormSetsService, ReevaluationService } from '@app/mediation';
+import { DecisionInputsService, MediationPolicyService, NormSetsService } from '@app/mediation';
 import { uuidParam } from '../common/params';
 
 const NORM_SET_EXAMPLE = {
@@ -22,7 +22,7 @@ export class NormsController {
   constructor(
     private readonly normSets: NormSetsService,
     private readonly policy: MediationPolicyService,
-    private readonly reevaluation: ReevaluationService,
+    private readonly inputs: DecisionInputsService,
   ) {}
 
   @Get('norm-sets')
@@ -52,9 +52,8 @@ export class NormsController {
   @ApiBody({ schema: { example: NORM_SET_EXAMPLE } })
   @ApiCreatedResponse({ description: 'Stored; `reevaluating` open referrals were queued' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Overlaps a set of the same scope' })
-  async create(@Body() body: unknown, @CurrentPrincipal() caller: Principal) {
-    const set = await this.normSets.create(body, caller.subject);
-    return { ...set, reevaluating: await this.reevaluation.forAll('norm-set') };
+  create(@Body() body: unknown, @CurrentPrincipal() caller: Principal) {
+    return this.inputs.createNormSet(body, caller.subject);
   }
 
   @Patch('norm-sets/:id')
@@ -62,10 +61,25 @@ export class NormsController {
   @ApiOperation({ summary: "Set or change a norm set's end date (the only change allowed: decisions refer to it)" })
   @ApiBody({ schema: { example: { validUntil: '2027-04-01' } } })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The new period would overlap a set of the same scope' })
-  async end(@Param('id', uuidParam()) id: string, @Body() body: unknown) {
+  end(@Param('id', uuidParam()) id: string, @Body() body: unknown) {
     const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    const set = await this.normSets.end(id, b.validUntil);
-    return { ...set, reevaluating: await this.reevaluation.forAll('norm-set') };
+    return this.inputs.endNormSet(id, b.validUntil);
+  }
+
+  @Post('norm-sets/:id/successor')
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'End a norm set and start its successor, in one step',
+    description:
+      'The body is the successor (as for POST /v1/norm-sets; same sector, urgency and category). The set `id` ends on the ' +
+      "successor's validFrom and the successor starts then, in one transaction: there is no moment in which neither applies. " +
+      'Open referrals are re-evaluated; `reevaluating` counts them.',
+  })
+  @ApiBody({ schema: { example: { ...NORM_SET_EXAMPLE, category: null } } })
+  @ApiCreatedResponse({ description: '`ended` (the set with its new end date), `started` (the successor) and `reevaluating`' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The successor would overlap another set of the same scope' })
+  succeed(@Param('id', uuidParam()) id: string, @Body() body: unknown, @CurrentPrincipal() caller: Principal) {
+    return this.inputs.succeedNormSet(id, body, caller.subject);
   }
 
   @Get('mediation-policy')
@@ -84,8 +98,7 @@ export class NormsController {
     description: 'phase1From: from when above-norm patients are approached; phase2From: from when within-norm patients may be too (null: never). Open referrals are re-evaluated.',
   })
   @ApiBody({ schema: { example: { phase2From: '2027-04-01' } } })
-  async putPolicy(@Body() body: unknown, @CurrentPrincipal() caller: Principal) {
-    const version = await this.policy.change(body, caller.subject);
-    return { ...version, reevaluating: await this.reevaluation.forAll('policy') };
+  putPolicy(@Body() body: unknown, @CurrentPrincipal() caller: Principal) {
+    return this.inputs.changePolicy(body, caller.subject);
   }
 }

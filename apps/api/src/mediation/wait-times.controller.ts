@@ -2,7 +2,7 @@
 import { Body, Controller, ForbiddenException, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, ErrorResponseDto, Principal, Roles } from '@app/platform';
-import { ReevaluationService } from '@app/mediation';
+import { DecisionInputsService } from '@app/mediation';
 import { CurrentWaitDto, WaitTimeReceiptDto, WaitTimeReportDto, WaitTimesService } from '@app/waitlists';
 import { AgbParamPipe } from '../common/params';
 
@@ -20,7 +20,7 @@ function assertOwnAgb(caller: Principal, agb: string): void {
 export class WaitTimesController {
   constructor(
     private readonly waits: WaitTimesService,
-    private readonly reevaluation: ReevaluationService,
+    private readonly inputs: DecisionInputsService,
   ) {}
 
   @Post()
@@ -30,14 +30,14 @@ export class WaitTimesController {
     description:
       'Per location (its registry code) and diagnosis group: aanmeldwachttijd and behandelwachttijd in weeks, one decimal. ' +
       'Every report is kept; the latest month (latest submission) is current, and figures for a month more than two months back are stale. ' +
-      "All-or-nothing; the provider's open referrals for the groups reported are re-evaluated.",
+      "All-or-nothing; the provider's open referrals for the groups reported are re-evaluated (requested in the same transaction; " +
+      '`reevaluating` counts the referrals that will be judged again, including any being judged at that moment).',
   })
   @ApiCreatedResponse({ type: WaitTimeReceiptDto })
   async submit(@Param('agb', AgbParamPipe) agb: string, @Body() body: WaitTimeReportDto, @CurrentPrincipal() caller: Principal): Promise<WaitTimeReceiptDto> {
     assertOwnAgb(caller, agb);
-    const stored = await this.waits.submit(agb, body, caller.subject);
-    const reevaluating = await this.reevaluation.forProviderFigures(agb, stored.diagnosisGroups);
-    return { agb, month: stored.month, stored: stored.stored, reevaluating };
+    const stored = await this.inputs.submitFigures(agb, body, caller.subject);
+    return { agb, month: stored.month, stored: stored.stored, reevaluating: stored.reevaluating };
   }
 
   @Get()

@@ -53,6 +53,7 @@ export class WorklistController {
   @ApiQuery({ name: 'status', required: false, description: `One or more, comma-separated: ${TASK_STATUSES.join(', ')}` })
   @ApiQuery({ name: 'assignee', required: false, description: 'A subject, or "me"' })
   @ApiQuery({ name: 'overdue', required: false, enum: ['true', 'false'], description: 'First contact due date passed without a contact attempt' })
+  @ApiQuery({ name: 'noNewContact', required: false, enum: ['true', 'false'], description: 'Flagged: the referral is now within the norm while contact is under way' })
   @ApiQuery({ name: 'priority', required: false, description: '1–5' })
   @ApiQuery({ name: 'diagnosisGroup', required: false })
   @ApiQuery({ name: 'region', required: false, description: 'A region where the referred provider has a location' })
@@ -61,7 +62,7 @@ export class WorklistController {
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   @ApiOkResponse({ type: TaskPageDto })
   list(@Query() q: Record<string, string>, @CurrentPrincipal() caller: Principal): Promise<TaskPageDto> {
-    const allowed = ['status', 'assignee', 'overdue', 'priority', 'diagnosisGroup', 'region', 'sort', 'limit', 'cursor'];
+    const allowed = ['status', 'assignee', 'overdue', 'noNewContact', 'priority', 'diagnosisGroup', 'region', 'sort', 'limit', 'cursor'];
     const unknown = Object.keys(q).filter((k) => !allowed.includes(k));
     if (unknown.length) throw new BadRequestException({ message: 'Unknown query parameter', details: unknown.map((field) => ({ field, reason: 'is not a filter of this listing' })) });
     for (const [k, v] of Object.entries(q)) {

@@ -1,7 +1,8 @@
 /**
  * Consumes `evaluate-referral` jobs (data: referral ids only) and evaluates those still pending,
- * and on a timer sweeps pending referrals, releases stale task claims and starts the once-a-day
- * re-evaluation and retention run. They are
+ * and on timers sweeps pending referrals, releases stale task claims, starts the once-a-day
+ * re-evaluation and retention run, seals the access log and catches up with registry changes and
+ * linkage runs. They are
  * timers in this process rather than BullMQ schedulers on purpose: a scheduler lives in Redis and
  * would vanish with a Redis flush, which is exactly the failure the sweeper exists to repair; the
  * daily run claims its day in Postgres, so several workers run it once.
@@ -13,6 +14,8 @@ import { APP_CONFIG, AppConfig, AuditService, createRedis, JobMetrics, QUEUE_NAM
 import { BatchOutcome, ReevaluationService, ReferralEvaluationService, RetentionService, WorklistService } from '@app/mediation';
 import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
+const CATCH_UP_MS = 2000;
+
 @Injectable()
 export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EvaluateReferralProcessor.name);
@@ -20,7 +23,9 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   private connection?: IORedis;
   private sweepTimer?: NodeJS.Timeout;
   private sealTimer?: NodeJS.Timeout;
+  private catchUpTimer?: NodeJS.Timeout;
   private sealing?: Promise<unknown>;
+  private catchingUp?: Promise<unknown>;
   private sweeping?: Promise<unknown>;
 
   constructor(
@@ -47,6 +52,8 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     this.sweepTimer = setInterval(() => void this.sweepOnce(), this.config.sweeper.intervalSeconds * 1000);
     // New access-log entries are sealed into the hash chain about every second.
     this.sealTimer = setInterval(() => void this.sealAccessLog(), 1000);
+    // Registry changes and new linkage runs re-evaluate open referrals within a few seconds.
+    this.catchUpTimer = setInterval(() => void this.catchUpOnce(), CATCH_UP_MS);
     this.logger.log({ msg: 'worker started', queue: QUEUE_NAMES.evaluateReferral, concurrency: this.config.workerConcurrency });
   }
 
@@ -80,6 +87,17 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     }
   }
 
+  /** Asks for new decisions when the registry or the newest linkage run moved (see ReevaluationService.catchUp). */
+  async catchUpOnce(): Promise<void> {
+    if (this.catchingUp) return;
+    this.catchingUp = this.reevaluation.catchUp().catch((e) => this.logger.warn({ msg: 'catch-up failed (the next tick retries)', error: (e as Error).message }));
+    try {
+      await this.catchingUp;
+    } finally {
+      this.catchingUp = undefined;
+    }
+  }
+
   async sealAccessLog(): Promise<void> {
     if (this.sealing) return;
     this.sealing = this.audit.seal().catch((e) => this.logger.warn({ msg: 'access log not sealed (next second retries)', error: (e as Error).message }));
@@ -93,6 +111,8 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.sweepTimer);
     clearInterval(this.sealTimer);
+    clearInterval(this.catchUpTimer);
+    await this.catchingUp;
     await this.sweeping;
     await this.sealing;
     // close() waits for jobs in progress to finish before resolving.

@@ -33,7 +33,7 @@ export const MEDIATION_REPORT_LEGEND: Record<SuppressionReason, string> = {
 export interface RawReportMonth {
   month: string;
   received: number;
-  /** Referrals with a judged evaluation (a verdict other than no-data). */
+  /** Referrals with a judged evaluation (a verdict other than no-data and no-norm). */
   evaluated: number;
   /** Per stage: evaluated referrals whose first judged evaluation had the stage above the norm. */
   aboveNorm: Record<GgzStage, number>;
