@@ -11,13 +11,14 @@ import { dropDatabase, ensureDatabase } from '@app/platform';
 import { amsterdamDate } from '@app/core';
 import { daysAgo, http, referralMessage, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider, monthsAgo } from './support/registry';
+import { replayAll } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
   u.pathname = `${u.pathname}_ev${randomBytes(3).toString('hex')}`;
   return u.toString();
 })();
-const env = { DATABASE_URL: url, QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_ev`, SWEEPER_INTERVAL_SECONDS: '1', SWEEPER_DELAY_SECONDS: '2' };
+const env = { DATABASE_URL: url, QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_ev`, SWEEPER_INTERVAL_SECONDS: '1', SWEEPER_DELAY_SECONDS: '2', EVALUATION_CATCH_UP_SECONDS: '1' };
 
 let api: RunningApi;
 let worker: RunningWorker;
@@ -70,7 +71,11 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await db?.end();
+  // Every decision this file made, replayed with today's code, comes out the same.
+  const replay = await replayAll(url);
   await dropDatabase(url);
+  expect(replay.checked).toBeGreaterThan(0);
+  expect(replay.differences).toEqual([]);
 });
 
 describe('a referral to a provider above the norm', () => {
@@ -172,12 +177,37 @@ describe('a referral to a provider above the norm', () => {
     ]);
   });
 
-  it('leaves a claimed task alone: its referral is not re-evaluated', async () => {
+  it('re-evaluates a claimed task’s referral but leaves the task with its assignee, alternatives untouched', async () => {
     await db.query(`UPDATE mediation_task SET status = 'in-progress', assignee = 'mediator-1' WHERE referral_id = $1`, [referralId]);
-    const receipt = await publish('73000001', [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 3, behandelWeeks: 5 }]);
-    expect(receipt.reevaluating).toBe(0);
+    // Still above the norm (1 week waited + 6), so the claim stands.
+    const receipt = await publish('73000001', [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 6, behandelWeeks: 5 }]);
+    expect(receipt.reevaluating).toBe(1);
+    await evaluated(referralId, 3);
     const [task] = await taskOf(referralId);
+    expect(task).toMatchObject({ status: 'in-progress', assignee: 'mediator-1', no_new_contact_since: null });
     expect(task.alternatives).toHaveLength(2);
+    const { rows } = await db.query(`SELECT explanation->>'mediation' AS m FROM referral_evaluation WHERE referral_id = $1 ORDER BY evaluated_at DESC LIMIT 1`, [referralId]);
+    expect(rows[0].m).toBe('task-kept');
+  });
+
+  it('catches up with a registry change within seconds: a new contract brings a new alternative', async () => {
+    await db.query(`UPDATE mediation_task SET status = 'open', assignee = NULL WHERE referral_id = $1`, [referralId]);
+    // Back above the norm, with the two alternatives of before.
+    await publish('73000001', [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 12, behandelWeeks: 5 }]);
+    await evaluated(referralId, 4);
+    expect((await taskOf(referralId))[0].alternatives).toHaveLength(2);
+    // 73000004 was contracted by another insurer only; now 3311 contracts it too (registry route).
+    const t0 = Date.now();
+    const contract = await http(api.url, 'POST', '/v1/providers/73000004/contracts', { token: admin(), body: { uzovi: '3311', validFrom: '2025-01-01' } });
+    expect(contract.status).toBe(201);
+    const task = await waitFor(async () => {
+      const [t] = await taskOf(referralId);
+      return t.alternatives.some((a: any) => a.agb === '73000004') && t;
+    }, 10_000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(task.alternatives.map((a: any) => a.agb)).toContain('73000004');
+    const { rows } = await db.query(`SELECT trigger FROM referral_evaluation WHERE referral_id = $1 ORDER BY evaluated_at DESC LIMIT 1`, [referralId]);
+    expect(rows[0].trigger).toBe('registry');
   });
 });
 
@@ -345,7 +375,10 @@ describe('norm sets and the mediation policy (run last: they change what applies
     // Until a new set starts, recent referrals have no norm to be judged by.
     await evaluated(withinId, 2);
     const { rows: gap } = await db.query(`SELECT explanation->'normSet' AS n, verdict FROM referral_evaluation WHERE referral_id = $1 AND trigger = 'norm-set'`, [withinId]);
-    expect(gap).toEqual([{ n: null, verdict: 'no-data' }]);
+    // A distinct verdict, counted apart from missing figures.
+    expect(gap).toEqual([{ n: null, verdict: 'no-norm' }]);
+    const counts = await http(api.url, 'GET', '/v1/evaluations/verdicts', { token: admin() });
+    expect(counts.body).toContainEqual(expect.objectContaining({ verdict: 'no-norm' }));
     const strict = await http(api.url, 'POST', '/v1/norm-sets', {
       token: admin(),
       body: { name: 'Strict GGZ', sector: 'ggz', validFrom: start, maxWeeks: { aanmelding: 2, behandeling: 6, totaal: 8 } },
@@ -388,6 +421,38 @@ describe('norm sets and the mediation policy (run last: they change what applies
     const bad = await http(api.url, 'PUT', '/v1/mediation-policy', { token: admin(), body: { phase2From: '2025-01-01' } });
     expect(bad.status).toBe(400);
     expect(bad.body.details).toEqual([{ field: 'phase2From', reason: 'must be null or a real date after phase1From' }]);
+  });
+
+  it('succeeds a norm set in one step: the old one ends where the successor starts, no moment without a set', async () => {
+    const sets = (await http(api.url, 'GET', '/v1/norm-sets', { token: admin() })).body;
+    const strict = sets.find((s: any) => s.name === 'Strict GGZ');
+    const body = { name: 'Treeknorm GGZ C4', sector: 'ggz', validFrom: daysAgo(3), maxWeeks: { aanmelding: 3, behandeling: 8, totaal: 11 } };
+    const path = `/v1/norm-sets/${strict.id}/successor`;
+    // Refused, with nothing changed: another scope; a start not after the set it succeeds; a bad field; not an admin.
+    const wrongScope = await http(api.url, 'POST', path, { token: admin(), body: { ...body, category: 'cruciaal' } });
+    expect(wrongScope.status).toBe(400);
+    expect(wrongScope.body.details).toEqual([{ field: 'category', reason: 'must be null, as in the set it succeeds' }]);
+    const tooEarly = await http(api.url, 'POST', path, { token: admin(), body: { ...body, validFrom: strict.validFrom } });
+    expect(tooEarly.status).toBe(400);
+    expect(tooEarly.body.details[0].field).toBe('validFrom');
+    expect((await http(api.url, 'POST', path, { token: admin(), body: { ...body, maxWeeks: { aanmelding: -1, behandeling: 8, totaal: 11 } } })).status).toBe(400);
+    expect((await http(api.url, 'POST', path, { token: mediator(), body })).status).toBe(403);
+    expect((await http(api.url, 'POST', `/v1/norm-sets/00000000-0000-4000-8000-000000000000/successor`, { token: admin(), body })).status).toBe(404);
+    expect((await http(api.url, 'GET', `/v1/norm-sets/${strict.id}`, { token: admin() })).body.validUntil).toBeNull();
+
+    const res = await http(api.url, 'POST', path, { token: admin(), body });
+    expect(res.status).toBe(201);
+    expect(res.body.ended).toMatchObject({ id: strict.id, validUntil: body.validFrom });
+    expect(res.body.started).toMatchObject({ name: 'Treeknorm GGZ C4', validFrom: body.validFrom, validUntil: null });
+    expect(res.body.reevaluating).toBeGreaterThan(0);
+    // Every day from 2000 on has exactly one general GGZ set.
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM generate_series('2000-01-01'::date, current_date + 30, '1 day') d
+        WHERE (SELECT count(*) FROM norm_set s WHERE s.sector = 'ggz' AND s.urgency IS NULL AND s.category IS NULL
+                 AND s.valid_from <= d AND (s.valid_until IS NULL OR d < s.valid_until)) <> 1`,
+    );
+    expect(rows[0].n).toBe(0);
+    await waitFor(async () => (await db.query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending'`)).rows[0].n === 0);
   });
 
   it('the daily sweep re-evaluates open referrals once a day', async () => {

@@ -153,6 +153,7 @@ const RULES: Record<string, Rule> = {
   'GET /v1/norm-sets/:id': { kind: 'global' },
   'POST /v1/norm-sets': { kind: 'global' },
   'PATCH /v1/norm-sets/:id': { kind: 'global' },
+  'POST /v1/norm-sets/:id/successor': { kind: 'global' },
   'GET /v1/mediation-policy': { kind: 'global' },
   'PUT /v1/mediation-policy': { kind: 'global' },
   'GET /v1/referrals/:id/evaluations': {
@@ -170,6 +171,14 @@ const RULES: Record<string, Rule> = {
     own: [200],
     foreign: [200],
     foreignEmpty: (b) => !JSON.stringify(b).includes(OWN),
+  },
+  'GET /v1/evaluations/replay': {
+    kind: 'tenant',
+    // An auditor replays the decisions of their own insurer; the foreign one has none here.
+    call: async (role, side) => http(api.url, 'GET', '/v1/evaluations/replay', { token: role === 'admin' ? token('admin') : as(role, side) }),
+    own: [200],
+    foreign: [200],
+    foreignEmpty: (b) => b.checked === 0,
   },
   'POST /v1/worklist/claim-next': {
     kind: 'tenant',

@@ -318,7 +318,7 @@ describe('listing and counts', () => {
 
   it('counts tasks per status for the team dashboard', async () => {
     const res = await http(api.url, 'GET', '/v1/worklist/counts', { token: lead('8407') });
-    expect(res.body).toEqual({ byStatus: { open: 6, 'in-progress': 1, 'awaiting-patient': 0, closed: 0 }, overdue: 2, unassignedOpen: 6 });
+    expect(res.body).toEqual({ byStatus: { open: 6, 'in-progress': 1, 'awaiting-patient': 0, closed: 0 }, overdue: 2, unassignedOpen: 6, noNewContact: 0 });
   });
 });
 

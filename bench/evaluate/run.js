@@ -114,7 +114,8 @@ function freePort() {
 function env(extra = {}) {
   const e = { ...process.env };
   delete e.NODE_ENV;
-  return { ...e, DATABASE_URL: dbUrl(DB_NAME), REDIS_URL, QUEUE_PREFIX, LOG_LEVEL: 'warn', MIGRATIONS_RUN: 'true', DAILY_REEVALUATION: 'false', ...extra };
+  // The registry is loaded straight into the tables; its catch-up would re-evaluate everything once: off.
+  return { ...e, DATABASE_URL: dbUrl(DB_NAME), REDIS_URL, QUEUE_PREFIX, LOG_LEVEL: 'warn', MIGRATIONS_RUN: 'true', DAILY_REEVALUATION: 'false', EVALUATION_CATCH_UP_SECONDS: '0', ...extra };
 }
 
 function start(file, extra) {

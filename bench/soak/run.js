@@ -166,6 +166,8 @@ function childEnv(extra = {}) {
     MIGRATIONS_RUN: 'true',
     // Scheduled work that would land at a random moment of the run: off, as in the other benches.
     DAILY_REEVALUATION: 'false',
+    // The linkage run halfway would re-evaluate every open referral (the catch-up): off, so the end state counts one evaluation each.
+    EVALUATION_CATCH_UP_SECONDS: '0',
     RETENTION_RUN: 'false',
     TTP_LINKAGE_CRON: 'off',
     ...extra,

@@ -27,6 +27,9 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     DATABASE_POOL_SIZE: '10',
     // The once-a-day re-evaluation would fire whenever the suite runs after its hour.
     DAILY_REEVALUATION: 'false',
+    // Nor do workers catch up with registry changes: the fixtures (giveTask) would be judged for
+    // real. The evaluation tests turn it on.
+    EVALUATION_CATCH_UP_SECONDS: '0',
     // Likewise the nightly retention run; its own test calls it.
     RETENTION_RUN: 'false',
     // No worker metrics listener (several workers run at once); test/metrics.e2e-spec.ts turns it on.
@@ -166,12 +169,16 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeo
 }
 
 /**
- * Gives a referral a mediation task straight in the database, as an above-norm evaluation would,
- * for tests about reading referrals (the evaluation's own tests create tasks the real way).
+ * Gives a referral a mediation task straight in the database, as an above-norm evaluation would
+ * (the referral is marked evaluated above the norm, its generation judged), for tests about
+ * reading referrals and working tasks (the evaluation's own tests create tasks the real way).
  */
 export async function giveTask(db: Client, referralId: string, opts: { priority?: number; dueDate?: string } = {}): Promise<string> {
   const { rows } = await db.query(
-    `INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date)
+    `WITH judged AS (
+       UPDATE referral SET status = 'evaluated', verdict = 'above-norm', judged_generation = generation, evaluated_at = coalesce(evaluated_at, now())
+        WHERE id = $1 AND status IN ('pending', 'evaluated') RETURNING id)
+     INSERT INTO mediation_task (referral_id, uzovi, priority, alternatives, created_by_evaluation_id, due_date)
      SELECT id, uzovi, $2, '[]', gen_random_uuid(), $3 FROM referral WHERE id = $1 RETURNING id`,
     [referralId, opts.priority ?? 1, opts.dueDate ?? amsterdamDate(new Date())],
   );

@@ -6,6 +6,7 @@
  *   db:create                                                                create the database if missing
  *   seed:demo                                                                load synthetic demo referrals
  *   audit:verify                                                             recompute the access log's hash chain (exit 1 when broken)
+ *   evaluation:replay [--from D] [--to D] [--uzovi N[,N]]                    recompute stored decisions from their stored inputs (exit 1 when any differs)
  *   bsn:reencrypt [--batch N]                                                re-encrypt BSNs under BSN_ENCRYPTION_KEY_ID (key rotation)
  *   generate:snapshots --entries N --providers P --dup-rate R [--pre-share S] [--repeat-rate Q] [--seed X] [--out DIR]
  *                                                                            write synthetic TTP snapshots and their ground truth
@@ -17,6 +18,8 @@ import { join } from 'node:path';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { AuditService, ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
 import { describeReencryptReport, reencryptBsns } from '@app/platform';
+import { replayStoredDecisions } from '@app/mediation/evaluation-replay.service';
+import { isIsoDate } from '@app/core';
 import { generateSnapshots, readGenerateFlags } from './generate-snapshots';
 import { seedDemo } from './seed-demo';
 
@@ -47,6 +50,20 @@ async function withDataSource<T>(fn: (ds: ReturnType<typeof createAppDataSource>
 }
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
+  async 'evaluation:replay'(args) {
+    const f = parseFlags(args);
+    for (const k of Object.keys(f)) if (!['from', 'to', 'uzovi'].includes(k)) throw new UsageError(`unknown flag --${k}`);
+    for (const k of ['from', 'to'] as const) if (f[k] !== undefined && !isIsoDate(f[k])) throw new UsageError(`--${k} must be a date YYYY-MM-DD`);
+    const uzovis = f.uzovi?.split(',').map((u) => u.trim()) ?? null;
+    if (uzovis?.some((u) => !/^\d{4}$/.test(u))) throw new UsageError('--uzovi must be 4-digit UZOVI codes, comma-separated');
+    const report = await withDataSource((ds) => replayStoredDecisions(ds, { uzovis, from: f.from, to: f.to }));
+    for (const d of report.differences) {
+      process.stdout.write(`differs: evaluation ${d.evaluationId} (referral ${d.referralId}) ${d.field}: stored ${JSON.stringify(d.stored)}, recomputed ${JSON.stringify(d.recomputed)}\n`);
+    }
+    process.stdout.write(`replayed ${report.checked} decision(s): ${report.differing} differ${report.differing > report.differences.length ? ` (first ${report.differences.length} differences shown)` : ''}\n`);
+    if (report.differing > 0) process.exitCode = 1;
+  },
+
   async token(args) {
     const f = parseFlags(args);
     if (!isRole(f.role)) throw new UsageError(`--role must be one of: ${ROLES.join(', ')}`);

@@ -44,6 +44,8 @@ describe('explainEvaluation', () => {
     expect(explainEvaluation(noData, 'phase-1')[0]).toBe(
       'No current waiting-time figures (from 2026-09 on) of provider 73000001 for angst on 2026-11-22; the referral is evaluated again when figures arrive.',
     );
-    expect(explainEvaluation({ ...noData, normSet: null }, 'phase-1')[0]).toBe('No norm set applied on the referral date 2026-11-15, so the wait could not be judged.');
+    expect(explainEvaluation({ ...noData, normSet: null }, 'phase-1')[0]).toBe(
+      'No norm set applied on the referral date 2026-11-15, so the wait could not be judged (verdict no-norm; an admin adds or extends a norm set).',
+    );
   });
 });

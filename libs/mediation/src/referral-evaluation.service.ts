@@ -254,6 +254,7 @@ export class ReferralEvaluationService {
         today,
       );
       if (this.beforeStore) await this.beforeStore(referrals.map((r) => r.id));
+      if (this.config.evaluation.testHoldMs > 0) await new Promise((r) => setTimeout(r, this.config.evaluation.testHoldMs));
 
       // The tasks of these referrals, locked: a worklist command on one finishes first.
       const existing: ExistingTask[] = await tx.query(

@@ -114,7 +114,7 @@ export class ReferralEntity {
   verdict: 'above-norm' | 'within-norm' | 'no-data' | 'no-norm' | null;
 
   /** The decision wanted: bumped by every change to the inputs of this referral's decision. */
-  @Column({ type: 'integer', default: () => '1' })
+  @Column({ type: 'integer', default: 1 })
   generation: number;
 
   /** The generation the stored decision judged (null before the first). */

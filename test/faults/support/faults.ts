@@ -47,6 +47,8 @@ export async function faultEnv(name: string, overrides: Record<string, string> =
       DAILY_REEVALUATION: 'false',
       RETENTION_RUN: 'false',
       TTP_LINKAGE_CRON: 'off',
+      // Registry rows are loaded straight into the tables: no catch-up re-evaluation of everything.
+      EVALUATION_CATCH_UP_SECONDS: '0',
       SWEEPER_DELAY_SECONDS: '3',
       SWEEPER_INTERVAL_SECONDS: '1',
       ...overrides,

@@ -14,8 +14,6 @@ import { APP_CONFIG, AppConfig, AuditService, createRedis, JobMetrics, QUEUE_NAM
 import { BatchOutcome, ReevaluationService, ReferralEvaluationService, RetentionService, WorklistService } from '@app/mediation';
 import { EvaluateReferralsJob, ReferralHandoffService } from '@app/referrals';
 
-const CATCH_UP_MS = 2000;
-
 @Injectable()
 export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EvaluateReferralProcessor.name);
@@ -52,8 +50,8 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     this.sweepTimer = setInterval(() => void this.sweepOnce(), this.config.sweeper.intervalSeconds * 1000);
     // New access-log entries are sealed into the hash chain about every second.
     this.sealTimer = setInterval(() => void this.sealAccessLog(), 1000);
-    // Registry changes and new linkage runs re-evaluate open referrals within a few seconds.
-    this.catchUpTimer = setInterval(() => void this.catchUpOnce(), CATCH_UP_MS);
+    // Registry changes and new linkage runs re-evaluate open referrals within EVALUATION_CATCH_UP_SECONDS.
+    if (this.config.evaluation.catchUpSeconds > 0) this.catchUpTimer = setInterval(() => void this.catchUpOnce(), this.config.evaluation.catchUpSeconds * 1000);
     this.logger.log({ msg: 'worker started', queue: QUEUE_NAMES.evaluateReferral, concurrency: this.config.workerConcurrency });
   }
 

@@ -50,6 +50,13 @@ export interface AppConfig {
     daily: boolean;
     /** Hour of the day (Europe/Amsterdam) from which the daily re-evaluation runs. */
     dailyHour: number;
+    /** How often a worker catches up with registry changes and new linkage runs (seconds; 0: never — tests with fixtures). */
+    catchUpSeconds: number;
+    /**
+     * Fault tests only (refused in production): each batch waits this long between reading its
+     * inputs and storing its decisions, so a kill lands in that window. 0: no wait.
+     */
+    testHoldMs: number;
   };
   worklist: {
     /** First contact is due this many working days (no weekends, Dutch public holidays) after a task is created. */
@@ -316,6 +323,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       horizonWeeks: r.int('REEVALUATION_HORIZON_WEEKS', 26, 1, 520),
       daily: r.bool('DAILY_REEVALUATION', true),
       dailyHour: r.int('DAILY_REEVALUATION_HOUR', 3, 0, 23),
+      catchUpSeconds: r.int('EVALUATION_CATCH_UP_SECONDS', 2, 0, 3600),
+      testHoldMs: r.int('EVALUATION_TEST_HOLD_MS', 0, 0, 60_000),
     },
     worklist: {
       firstContactWorkingDays: r.int('TASK_FIRST_CONTACT_WORKING_DAYS', 3, 0, 60),
@@ -370,6 +379,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
   };
   // A scrape secret is compared as a bearer credential: too short is guessable.
+  if (production && config.evaluation.testHoldMs > 0) r.problems.push('EVALUATION_TEST_HOLD_MS is for fault tests and may not be set when NODE_ENV=production');
   if (config.metrics.token !== undefined && config.metrics.token.length < 32) r.problems.push('METRICS_TOKEN must be at least 32 characters');
   if (config.ttp.linkageCron && !/^(\S+\s+){4,5}\S+$/.test(config.ttp.linkageCron)) {
     r.problems.push('TTP_LINKAGE_CRON must be a cron pattern of 5 fields (or 6, with seconds first), or off for no nightly run');
