@@ -8,9 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { AuditService, dropDatabase, ensureDatabase } from '@app/platform';
+import { AuditService, ensureDatabase } from '@app/platform';
 import { amsterdamDate } from '@app/core';
 import { giveTask, http, referralMessage, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
+import { replayThenDrop } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -61,7 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
 });
 
 describe('what the log holds', () => {

@@ -12,9 +12,10 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { addWorkingDays, amsterdamDate, syntheticBsn } from '@app/core';
-import { dropDatabase, ensureDatabase } from '@app/platform';
+import { ensureDatabase } from '@app/platform';
 import { http, referralMessage, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider, monthsAgo } from './support/registry';
+import { replayThenDrop } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -234,7 +235,7 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
 });
 
 const NO_OUTCOMES = { 'accepted-alternative': 0, 'prefers-to-wait': 0, 'already-in-care': 0, unreachable: 0, declined: 0, 'no-longer-needed': 0, 'consent-withdrawn': 0 };

@@ -8,10 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
-import { dropDatabase, ensureDatabase, QUEUES_CSP, API_CSP } from '@app/platform';
+import { ensureDatabase, QUEUES_CSP, API_CSP } from '@app/platform';
 import { findBsnLike } from './support/log-scan';
 import { giveTask, http, nextBsn, referralMessage, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider } from './support/registry';
+import { replayThenDrop } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -138,7 +139,7 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
 });
 
 describe('GET /metrics (API)', () => {

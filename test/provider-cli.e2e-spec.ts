@@ -20,10 +20,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { amsterdamDate, isValidBsn, stage1PrePseudonym, stage1Pseudonymiser, syntheticBsn } from '@app/core';
-import { dropDatabase, ensureDatabase } from '@app/platform';
+import { ensureDatabase } from '@app/platform';
 import { SNAPSHOT_CSV_HEADER } from '@app/ttp';
 import { http, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider } from './support/registry';
+import { replayThenDrop } from './support/replay';
 
 const ROOT = join(__dirname, '..');
 const url = (() => {
@@ -118,7 +119,7 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { amsterdamDate } from '@app/core';
 import { RetentionService } from '@app/mediation';
-import { AuditService, dropDatabase, ensureDatabase } from '@app/platform';
+import { AuditService, ensureDatabase } from '@app/platform';
 import { giveTask, http, referralMessage, RunningApi, startApi, token } from './support/harness';
+import { replayThenDrop } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -63,7 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
 });
 
 it('runs once a night from its hour, erasing what served its purpose and recording the figures', async () => {

@@ -10,10 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { amsterdamDate } from '@app/core';
-import { dropDatabase, ensureDatabase } from '@app/platform';
+import { ensureDatabase } from '@app/platform';
 import { groundTruth, planSnapshots, snapshotCsv, SnapshotPlan } from '@app/ttp';
 import { generateDemoRegistry, loadDemoRegistry } from '@app/waitlists';
 import { http, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
+import { replayThenDrop } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -77,7 +78,7 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
 });
 
 it('links the generated national set: duplicate counts equal the ground truth exactly', () => {

@@ -11,10 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { Queue } from 'bullmq';
 import { amsterdamDate, stage1PrePseudonym, syntheticBsn } from '@app/core';
-import { dropDatabase, ensureDatabase, QUEUE_NAMES } from '@app/platform';
+import { ensureDatabase, QUEUE_NAMES } from '@app/platform';
 import { LinkageService } from '@app/ttp';
 import { http, redis, referralMessage, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider, monthsAgo } from './support/registry';
+import { replayThenDrop } from './support/replay';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -92,7 +93,7 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await db?.end();
-  await dropDatabase(url);
+  await replayThenDrop(url);
 });
 
 describe('before any run', () => {

@@ -2,13 +2,14 @@
  * The worker's evaluation of pending referrals, a batch at a time. Around the pure core
  * (selectNormSet, evaluateReferral, phaseOn, mayOfferMediation, rankAlternatives) it does the
  * I/O in a fixed number of statements per batch, in one transaction:
- *   1. lock the batch's referrals that are still pending (others are done or in another worker);
+ *   1. hold DECISION_INPUTS_LOCK shared (requests for new decisions wait for this batch) and lock
+ *      the batch's referrals that are still pending (others are done or in another worker);
  *   2. read norm sets, the policy, current figures and the referred providers' regions (what
  *      comes from the registry is cached per registry version, see registry_version);
  *   3. evaluate; for referrals that may be offered mediation, rank alternatives;
- *   4. upsert tasks (one per referral, ever: uq_mediation_task_referral; an open, unclaimed task
- *      gets fresh alternatives), store the evaluations with everything they used, and mark the
- *      referrals evaluated.
+ *   4. apply the phase rule to each referral's one task (planTask: create, refresh, reinstate,
+ *      withdraw, flag; uq_mediation_task_referral), store the evaluations with everything they
+ *      used and the generation they judged, and mark the referrals evaluated.
  *
  * Which norm set: the one valid on the REFERRAL date. The patient's wait is measured against the
  * norm in force when they were referred, so a decision does not depend on when the worker happened
