@@ -1,13 +1,15 @@
 /**
  * Norm sets as dated data (Treeknorm now, the renewed C4 norms when they are published). The
  * rules live in the core (normSetProblems, overlappingSets); the exclusion constraint
- * ex_norm_set_overlap backs them up against two admins adding sets at the same moment.
+ * ex_norm_set_overlap backs them up against two admins adding sets at the same moment. Changes
+ * take the caller's transaction (`db`): DecisionInputsService runs them together with the
+ * re-evaluation they call for.
  */
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
+import { NormSet, NormSetDraft, normSetProblems, overlappingSets } from '@app/core';
 
 type Db = { query: DataSource['query'] };
-import { NormSet, NormSetDraft, normSetProblems, overlappingSets } from '@app/core';
 
 const COLUMNS = `id, name, sector, to_char(valid_from, 'YYYY-MM-DD') AS valid_from, to_char(valid_until, 'YYYY-MM-DD') AS valid_until,
   urgency, category, max_weeks, created_at, created_by`;

@@ -2,7 +2,8 @@
  * Hands referrals that need an evaluation to the worker. Postgres is the source of truth: a
  * referral is `pending` while the decision wanted (`generation`) is newer than the one stored
  * (`judged_generation`) — after intake, and again whenever something changes the inputs of its
- * decision (figures, norm sets, the policy, the registry, measured waits, the daily sweep). Job data is referral ids only; the worker evaluates only rows that are still
+ * decision (figures, norm sets, the policy, the registry, measured waits, the daily sweep). Job
+ * data is referral ids only; the worker evaluates only rows that are still
  * pending, so a second job for the same referral is a no-op. The sweeper re-enqueues anything
  * still pending after a delay, which covers a Redis restart or flush, or a crash between commit
  * and enqueue.
@@ -82,8 +83,8 @@ export class ReferralHandoffService {
    * inputs and the request are one commit. It first waits for the evaluation batches in flight
    * (DECISION_INPUTS_LOCK), then bumps the `generation` of every match whatever its state — a
    * decision just stored on the old inputs and one still pending alike — so each is judged again
-   * on the new inputs. Rows are locked in id order, so two requests never deadlock. Returns the ids, to be
-   * enqueued (`enqueueAgain`) once `db` has committed.
+   * on the new inputs. Rows are locked in id order, so two requests never deadlock. Returns the
+   * ids, to be enqueued (`enqueueAgain`) once `db` has committed.
    */
   async markForReevaluation(db: Pick<EntityManager, 'query'>, reason: PendingReason, where: string, params: unknown[]): Promise<string[]> {
     await db.query(`SELECT pg_advisory_xact_lock($1)`, [DECISION_INPUTS_LOCK]);
@@ -102,13 +103,6 @@ export class ReferralHandoffService {
     if (ids.length === 0) return;
     this.logger.log({ msg: 're-evaluation requested', reason, count: ids.length });
     await this.enqueue(ids, `${reason}:${randomUUID()}`);
-  }
-
-  /** markForReevaluation in a transaction of its own, then enqueue. Returns how many were marked. */
-  async requestReevaluation(reason: PendingReason, where: string, params: unknown[]): Promise<number> {
-    const ids = await this.db.transaction((tx) => this.markForReevaluation(tx, reason, where, params));
-    await this.enqueueAgain(reason, ids);
-    return ids.length;
   }
 
   /** For the evaluation: holds back requests for new decisions until this transaction ends (see DECISION_INPUTS_LOCK). */
