@@ -161,9 +161,7 @@ export class WaitlistsNormsEvaluation1763900000000 implements MigrationInterface
         RETURN NULL;
       END $$`);
     for (const table of ['provider', 'provider_location', 'insurer_contract', 'wait_time']) {
-      await q.query(
-        `CREATE TRIGGER "tr_${table}_registry_version" AFTER INSERT OR UPDATE OR DELETE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION "registry_version_bump"()`,
-      );
+      await q.query(`CREATE TRIGGER "tr_${table}_registry_version" AFTER INSERT OR UPDATE OR DELETE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION "registry_version_bump"()`);
     }
 
     await q.query(`

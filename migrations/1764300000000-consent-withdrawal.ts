@@ -32,8 +32,12 @@ export class ConsentWithdrawal1764300000000 implements MigrationInterface {
     await q.query(`ALTER TABLE "referral" DROP CONSTRAINT "ck_referral_withdrawn_erased"`);
     await q.query(`ALTER TABLE "task_event" DISABLE TRIGGER USER`);
     await q.query(`ALTER TABLE "task_access" DISABLE TRIGGER USER`);
-    await q.query(`DELETE FROM "task_event" WHERE "task_id" IN (SELECT t."id" FROM "mediation_task" t JOIN "referral" r ON r."id" = t."referral_id" WHERE r."status" = 'withdrawn')`);
-    await q.query(`DELETE FROM "task_access" WHERE "task_id" IN (SELECT t."id" FROM "mediation_task" t JOIN "referral" r ON r."id" = t."referral_id" WHERE r."status" = 'withdrawn')`);
+    await q.query(
+      `DELETE FROM "task_event" WHERE "task_id" IN (SELECT t."id" FROM "mediation_task" t JOIN "referral" r ON r."id" = t."referral_id" WHERE r."status" = 'withdrawn')`,
+    );
+    await q.query(
+      `DELETE FROM "task_access" WHERE "task_id" IN (SELECT t."id" FROM "mediation_task" t JOIN "referral" r ON r."id" = t."referral_id" WHERE r."status" = 'withdrawn')`,
+    );
     await q.query(`ALTER TABLE "task_event" ENABLE TRIGGER USER`);
     await q.query(`ALTER TABLE "task_access" ENABLE TRIGGER USER`);
     await q.query(`DELETE FROM "referral" WHERE "status" = 'withdrawn'`);

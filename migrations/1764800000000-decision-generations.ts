@@ -48,9 +48,7 @@ export class DecisionGenerations1764800000000 implements MigrationInterface {
 
     await q.query(`ALTER TABLE "referral_evaluation" ADD "generation" integer`);
     await q.query(`ALTER TABLE "referral_evaluation" DROP CONSTRAINT "ck_referral_evaluation_verdict"`);
-    await q.query(
-      `ALTER TABLE "referral_evaluation" ADD CONSTRAINT "ck_referral_evaluation_verdict" CHECK ("verdict" IN ('above-norm', 'within-norm', 'no-data', 'no-norm'))`,
-    );
+    await q.query(`ALTER TABLE "referral_evaluation" ADD CONSTRAINT "ck_referral_evaluation_verdict" CHECK ("verdict" IN ('above-norm', 'within-norm', 'no-data', 'no-norm'))`);
     // Decisions made without a norm set were stored as no-data; they are no-norm.
     await q.query(
       `UPDATE "referral_evaluation" SET "verdict" = 'no-norm', "explanation" = jsonb_set("explanation", '{result,verdict}', '"no-norm"')
@@ -83,7 +81,9 @@ export class DecisionGenerations1764800000000 implements MigrationInterface {
         ('accepted-alternative', 'prefers-to-wait', 'already-in-care', 'unreachable', 'declined', 'no-longer-needed', 'consent-withdrawn', 'phase-withdrawn'))`,
     );
     // Withdrawn by the phase rule only while nobody had made contact.
-    await q.query(`ALTER TABLE "mediation_task" ADD CONSTRAINT "ck_mediation_task_phase_withdrawn" CHECK ("outcome" IS DISTINCT FROM 'phase-withdrawn' OR "first_contact_at" IS NULL)`);
+    await q.query(
+      `ALTER TABLE "mediation_task" ADD CONSTRAINT "ck_mediation_task_phase_withdrawn" CHECK ("outcome" IS DISTINCT FROM 'phase-withdrawn' OR "first_contact_at" IS NULL)`,
+    );
     await q.query(`ALTER TABLE "task_event" DROP CONSTRAINT "ck_task_event_type"`);
     await q.query(
       `ALTER TABLE "task_event" ADD CONSTRAINT "ck_task_event_type" CHECK ("type" IN ('created', 'claimed', 'released', 'assigned', 'contact-attempt',
@@ -161,9 +161,7 @@ export class DecisionGenerations1764800000000 implements MigrationInterface {
       END $$`);
     // no-norm goes back to no-data (what it was recorded as before).
     await q.query(`ALTER TABLE "referral_evaluation" DROP CONSTRAINT "ck_referral_evaluation_verdict"`);
-    await q.query(
-      `UPDATE "referral_evaluation" SET "verdict" = 'no-data', "explanation" = jsonb_set("explanation", '{result,verdict}', '"no-data"') WHERE "verdict" = 'no-norm'`,
-    );
+    await q.query(`UPDATE "referral_evaluation" SET "verdict" = 'no-data', "explanation" = jsonb_set("explanation", '{result,verdict}', '"no-data"') WHERE "verdict" = 'no-norm'`);
     await q.query(`ALTER TABLE "referral_evaluation" ADD CONSTRAINT "ck_referral_evaluation_verdict" CHECK ("verdict" IN ('above-norm', 'within-norm', 'no-data'))`);
     await q.query(`ALTER TABLE "referral_evaluation" DROP COLUMN "generation"`);
     await q.query(`ALTER TABLE "referral" DROP CONSTRAINT "ck_referral_pending_reason"`);

@@ -11,4 +11,16 @@ import { TtpRunAttempts1764600000000 } from './1764600000000-ttp-run-attempts';
 import { MediationReport1764700000000 } from './1764700000000-mediation-report';
 import { DecisionGenerations1764800000000 } from './1764800000000-decision-generations';
 
-export const MIGRATIONS = [Referral1763800000000, WaitlistsNormsEvaluation1763900000000, Worklist1764000000000, Ttp1764100000000, TtpLinkage1764200000000, ConsentWithdrawal1764300000000, AccessLog1764400000000, Retention1764500000000, TtpRunAttempts1764600000000, MediationReport1764700000000, DecisionGenerations1764800000000];
+export const MIGRATIONS = [
+  Referral1763800000000,
+  WaitlistsNormsEvaluation1763900000000,
+  Worklist1764000000000,
+  Ttp1764100000000,
+  TtpLinkage1764200000000,
+  ConsentWithdrawal1764300000000,
+  AccessLog1764400000000,
+  Retention1764500000000,
+  TtpRunAttempts1764600000000,
+  MediationReport1764700000000,
+  DecisionGenerations1764800000000,
+];

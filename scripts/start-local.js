@@ -83,7 +83,7 @@ async function seedTtp() {
   if (started.status >= 300) throw new Error(`linkage run: ${started.status}`);
   let run = await started.json();
   // The worker links them; a same-day re-start gets the earlier run back at once (sameAs).
-  for (const end = Date.now() + 120_000; (run.status === 'queued' || run.status === 'running') && Date.now() < end; ) {
+  for (const end = Date.now() + 120_000; (run.status === 'queued' || run.status === 'running') && Date.now() < end;) {
     await new Promise((r) => setTimeout(r, 500));
     run = await (await fetch(`${base}/v1/ttp/runs/${run.id}`, { headers: operator })).json();
   }
@@ -100,7 +100,7 @@ async function worklistCounts(uzovis, tok) {
   const db = new Client({ connectionString: loadConfig(process.env).databaseUrl });
   await db.connect();
   try {
-    for (const end = Date.now() + 60_000; Date.now() < end; ) {
+    for (const end = Date.now() + 60_000; Date.now() < end;) {
       const { rows } = await db.query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending' AND message_id LIKE 'demo-%'`);
       if (rows[0].n === 0) break;
       await new Promise((r) => setTimeout(r, 500));
@@ -112,7 +112,9 @@ async function worklistCounts(uzovis, tok) {
   for (const uzovi of uzovis) {
     const res = await fetch(`${base}/v1/worklist/counts`, { headers: { authorization: `Bearer ${tok(['--role', 'mediation-lead', '--uzovi', uzovi])}` } });
     const c = await res.json();
-    lines.push(`   insurer ${uzovi}: ${c.byStatus.open} open (${c.unassignedOpen} unassigned), ${c.byStatus['in-progress']} in progress, ${c.byStatus.closed} closed, ${c.overdue} overdue`);
+    lines.push(
+      `   insurer ${uzovi}: ${c.byStatus.open} open (${c.unassignedOpen} unassigned), ${c.byStatus['in-progress']} in progress, ${c.byStatus.closed} closed, ${c.overdue} overdue`,
+    );
   }
   return lines.join('\n');
 }

@@ -95,7 +95,7 @@ describe('what the log holds', () => {
 });
 
 describe('a reactive request', () => {
-  it('needs a reason, finds only your own insurer\'s referrals, masks the BSN and is logged with its reason', async () => {
+  it("needs a reason, finds only your own insurer's referrals, masks the BSN and is logged with its reason", async () => {
     const noReason = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator(), body: { bsn: msg.bsn } });
     expect(noReason.status).toBe(400);
     expect(noReason.body.details).toEqual([{ field: 'reason', reason: 'is required' }]);
@@ -110,7 +110,9 @@ describe('a reactive request', () => {
     expect(found.body.referrals).toEqual([expect.objectContaining({ referralId, uzovi: UZOVI, bsn: `*****${msg.bsn.slice(-4)}`, taskId, taskStatus: 'in-progress' })]);
     const elsewhere = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator('m-3311', '3311'), body: { bsn: msg.bsn, reason: 'patient called about the wait' } });
     expect(elsewhere.body.referrals).toEqual([]);
-    expect((await http(api.url, 'POST', '/v1/referrals/search', { token: token('auditor', { uzovi: [UZOVI] }), body: { bsn: msg.bsn, reason: 'patient called' } })).status).toBe(403);
+    expect((await http(api.url, 'POST', '/v1/referrals/search', { token: token('auditor', { uzovi: [UZOVI] }), body: { bsn: msg.bsn, reason: 'patient called' } })).status).toBe(
+      403,
+    );
 
     const entries = (await search({ bsn: msg.bsn, actor: 'mediator-1' })).body.entries.filter((e: any) => e.action === 'search');
     expect(entries).toEqual([expect.objectContaining({ purpose: 'reactive-request', outcome: 'allowed', details: { reason: 'patient called about the wait', found: 1 } })]);
@@ -163,7 +165,13 @@ describe('withdrawal', () => {
     const res = await http(api.url, 'POST', '/v1/consent-withdrawals', { token: token('referral-service', { uzovi: [UZOVI], subject: 'verwijsdienst' }), body: { referralId } });
     expect(res.status).toBe(200);
     const entries = (await search({ bsn: msg.bsn })).body.entries;
-    expect(entries.at(-1)).toMatchObject({ action: 'withdraw', purpose: 'consent-withdrawal', outcome: 'allowed', resource: `referral/${referralId}`, details: { tasksClosed: 1 } });
+    expect(entries.at(-1)).toMatchObject({
+      action: 'withdraw',
+      purpose: 'consent-withdrawal',
+      outcome: 'allowed',
+      resource: `referral/${referralId}`,
+      details: { tasksClosed: 1 },
+    });
     expect((await db.query(`SELECT bsn_blind_index FROM referral WHERE id = $1`, [referralId])).rows[0].bsn_blind_index).toBeNull();
   });
 });
@@ -206,7 +214,9 @@ describe('the log cannot be changed', () => {
     await db.query('BEGIN');
     try {
       await db.query('SET LOCAL ROLE ggz_app');
-      await db.query(`INSERT INTO access_log (actor, actor_role, organisation, action, resource, purpose, outcome) VALUES ('app', 'system', 'system', 'read', 'x', 'audit', 'allowed')`);
+      await db.query(
+        `INSERT INTO access_log (actor, actor_role, organisation, action, resource, purpose, outcome) VALUES ('app', 'system', 'system', 'read', 'x', 'audit', 'allowed')`,
+      );
       await expect(db.query(`UPDATE access_log SET actor = 'x'`)).rejects.toThrow(/permission denied/);
     } finally {
       await db.query('ROLLBACK');

@@ -12,7 +12,7 @@ import type { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { AppConfig, BsnVault, describeReencryptReport, ReencryptReport, reencryptBsns } from '@app/platform';
-import { giveTask, http, pg, referralMessage, RunningApi, startApi, testConfig, token } from './support/harness';
+import { giveTask, http, pg, referralMessage, startApi, testConfig, token } from './support/harness';
 
 const UZOVI = '8721';
 const rs = () => token('referral-service', { uzovi: [UZOVI], subject: 'verwijsdienst' });
@@ -40,10 +40,7 @@ interface Row {
   content_fingerprint: string | null;
 }
 async function rows(): Promise<Map<string, Row>> {
-  const { rows: rs } = await db.query(
-    `SELECT id, bsn_key_id, bsn_ciphertext, bsn_blind_index, content_fingerprint FROM referral WHERE uzovi = $1`,
-    [UZOVI],
-  );
+  const { rows: rs } = await db.query(`SELECT id, bsn_key_id, bsn_ciphertext, bsn_blind_index, content_fingerprint FROM referral WHERE uzovi = $1`, [UZOVI]);
   return new Map(rs.map((r: Row) => [r.id, r]));
 }
 

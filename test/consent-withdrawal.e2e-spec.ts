@@ -78,7 +78,9 @@ describe('withdrawn by the referral service before the evaluation ran', () => {
       // A referral delivered after it is evaluated by the same worker: the queue has been worked.
       const later = await deliver();
       await waitFor(async () => (await db.query(`SELECT 1 FROM referral_evaluation WHERE referral_id = $1`, [later.id])).rows.length > 0);
-      const { rows } = await db.query(`SELECT status, (SELECT count(*)::int FROM referral_evaluation e WHERE e.referral_id = r.id) AS evaluations FROM referral r WHERE id = $1`, [id]);
+      const { rows } = await db.query(`SELECT status, (SELECT count(*)::int FROM referral_evaluation e WHERE e.referral_id = r.id) AS evaluations FROM referral r WHERE id = $1`, [
+        id,
+      ]);
       expect(rows[0]).toEqual({ status: 'withdrawn', evaluations: 0 });
     } finally {
       await worker.close();
@@ -100,7 +102,11 @@ describe('withdrawn by the referral service before the evaluation ran', () => {
     expect(single.status).toBe(409);
     expect(single.body.details).toEqual([{ field: 'messageId', reason: 'belongs to a referral whose consent was withdrawn' }]);
     const batch = await http(api.url, 'POST', '/v1/referrals/batch', { token: rs(), body: { messages: [msg] } });
-    expect(batch.body.results[0]).toMatchObject({ outcome: 'conflict', status: 409, errors: [{ field: 'messageId', reason: 'belongs to a referral whose consent was withdrawn' }] });
+    expect(batch.body.results[0]).toMatchObject({
+      outcome: 'conflict',
+      status: 409,
+      errors: [{ field: 'messageId', reason: 'belongs to a referral whose consent was withdrawn' }],
+    });
     expect(await count()).toBe(n);
     expect((await db.query(`SELECT bsn_ciphertext FROM referral WHERE id = $1`, [id])).rows[0].bsn_ciphertext).toBeNull();
   });

@@ -75,7 +75,14 @@ beforeAll(async () => {
   db = new Client({ connectionString: url });
   await db.connect();
   for (const agb of PROVIDERS) {
-    await addProvider(db, { agb, name: `Race ${agb}`, locations: [{ code: 'a', region: 'utrecht', groups: GROUPS }, { code: 'b', region: 'utrecht', groups: GROUPS }] });
+    await addProvider(db, {
+      agb,
+      name: `Race ${agb}`,
+      locations: [
+        { code: 'a', region: 'utrecht', groups: GROUPS },
+        { code: 'b', region: 'utrecht', groups: GROUPS },
+      ],
+    });
   }
   // Alternatives for above-norm referrals.
   await addProvider(db, { agb: '73100009', name: 'Race Alternative', locations: [{ code: 'x', region: 'utrecht', groups: GROUPS }] });
@@ -154,7 +161,11 @@ async function violations(): Promise<Violation[]> {
       `SELECT id, name, sector, to_char(valid_from, 'YYYY-MM-DD') AS "validFrom", to_char(valid_until, 'YYYY-MM-DD') AS "validUntil", urgency, category, max_weeks AS "maxWeeks" FROM norm_set`,
     )
   ).rows;
-  const [policy] = (await db.query(`SELECT id, to_char(phase1_from, 'YYYY-MM-DD') AS "phase1From", to_char(phase2_from, 'YYYY-MM-DD') AS "phase2From" FROM mediation_policy ORDER BY id DESC LIMIT 1`)).rows;
+  const [policy] = (
+    await db.query(
+      `SELECT id, to_char(phase1_from, 'YYYY-MM-DD') AS "phase1From", to_char(phase2_from, 'YYYY-MM-DD') AS "phase2From" FROM mediation_policy ORDER BY id DESC LIMIT 1`,
+    )
+  ).rows;
   const figures = new Map<string, { locationId: string; month: string; aanmeldWeeks: number; behandelWeeks: number }[]>();
   for (const f of (
     await db.query(
@@ -194,7 +205,10 @@ async function violations(): Promise<Violation[]> {
       continue;
     }
     const show = (ws: { locationId: string; month: string; aanmeldWeeks: number; behandelWeeks: number }[]) =>
-      ws.map((w) => `${w.locationId}:${w.month}:${w.aanmeldWeeks}+${w.behandelWeeks}`).sort().join(', ');
+      ws
+        .map((w) => `${w.locationId}:${w.month}:${w.aanmeldWeeks}+${w.behandelWeeks}`)
+        .sort()
+        .join(', ');
     if (show(e.explanation.waits) !== show(waits)) bad(`decided on figures ${show(e.explanation.waits)}; current ${show(waits)}`);
     if ((e.norm_set_id ?? null) !== (norm?.id ?? null)) bad(`decided under norm set ${e.norm_set_id}, current ${norm?.id ?? null}`);
     if (e.explanation.policy.version !== policy.id) bad(`decided under policy ${e.explanation.policy.version}, current ${policy.id}`);

@@ -82,7 +82,14 @@ describe('a referral to a provider above the norm', () => {
   let referralId: string;
   beforeAll(async () => {
     // Referred provider: two locations; the shorter one (6 + 5 weeks) still exceeds aanmelding 4.
-    await addProvider(db, { agb: '73000001', name: 'GGZ Referred', locations: [{ code: 'a', region: 'utrecht', groups: ['angst'] }, { code: 'b', region: 'utrecht', groups: ['angst'] }] });
+    await addProvider(db, {
+      agb: '73000001',
+      name: 'GGZ Referred',
+      locations: [
+        { code: 'a', region: 'utrecht', groups: ['angst'] },
+        { code: 'b', region: 'utrecht', groups: ['angst'] },
+      ],
+    });
     await publish('73000001', [
       { location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 6, behandelWeeks: 5 },
       { location: 'b', diagnosisGroup: 'angst', aanmeldWeeks: 9, behandelWeeks: 2 },
@@ -123,7 +130,9 @@ describe('a referral to a provider above the norm', () => {
          FROM access_log a JOIN referral r ON a.resource = 'referral/' || r.id WHERE r.id = $1 AND a.action = 'evaluate'`,
       [referralId],
     );
-    expect(rows).toEqual([{ actor: 'evaluation', actor_role: 'system', organisation: '3311', action: 'evaluate', purpose: 'zorgbemiddeling', details: { verdict: 'above-norm' }, same_person: true }]);
+    expect(rows).toEqual([
+      { actor: 'evaluation', actor_role: 'system', organisation: '3311', action: 'evaluate', purpose: 'zorgbemiddeling', details: { verdict: 'above-norm' }, same_person: true },
+    ]);
   });
 
   it('stores what the decision used, so that it can be explained and replayed', async () => {
@@ -299,7 +308,11 @@ describe('published waiting times', () => {
     [{ month: thisMonth, figures: [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 2.25, behandelWeeks: 3 }] }, 'figures[0].aanmeldWeeks', 'must have at most one decimal'],
     [{ month: thisMonth, figures: [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: -1, behandelWeeks: 3 }] }, 'figures[0].aanmeldWeeks', 'must be between 0 and 260 weeks'],
     [{ month: thisMonth, figures: [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 1, behandelWeeks: '3' }] }, 'figures[0].behandelWeeks', 'must be a number of weeks'],
-    [{ month: thisMonth, figures: [{ location: 'a', diagnosisGroup: 'rouw', aanmeldWeeks: 1, behandelWeeks: 3 }] }, 'figures[0].diagnosisGroup', expect.stringMatching(/^must be one of/)],
+    [
+      { month: thisMonth, figures: [{ location: 'a', diagnosisGroup: 'rouw', aanmeldWeeks: 1, behandelWeeks: 3 }] },
+      'figures[0].diagnosisGroup',
+      expect.stringMatching(/^must be one of/),
+    ],
     [{ month: '2099-01', figures: [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 1, behandelWeeks: 3 }] }, 'month', 'must not be in the future'],
     [{ month: thisMonth, figures: [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 1, behandelWeeks: 3, extra: 1 }] }, 'figures[0].extra', 'is not an allowed field'],
   ])('refuses %j naming %s', async (body, field, reason) => {
@@ -349,7 +362,10 @@ describe('norm sets and the mediation policy (run last: they change what applies
     });
     expect(bad.status).toBe(400);
     expect(bad.body.details).toEqual([{ field: 'colour', reason: 'is not an allowed field' }]);
-    const bad2 = await http(api.url, 'POST', '/v1/norm-sets', { token: admin(), body: { name: 'x', sector: 'ggz', validFrom: '2027-02-30', maxWeeks: { aanmelding: 4, behandeling: 10 } } });
+    const bad2 = await http(api.url, 'POST', '/v1/norm-sets', {
+      token: admin(),
+      body: { name: 'x', sector: 'ggz', validFrom: '2027-02-30', maxWeeks: { aanmelding: 4, behandeling: 10 } },
+    });
     expect(bad2.body.details).toEqual(
       expect.arrayContaining([
         { field: 'validFrom', reason: 'must be a real date YYYY-MM-DD' },
@@ -460,7 +476,9 @@ describe('norm sets and the mediation policy (run last: they change what applies
     // A worker whose daily hour has passed claims today on its first tick.
     const daily = await startWorker({ ...env, DAILY_REEVALUATION: 'true', DAILY_REEVALUATION_HOUR: '0' });
     try {
-      const run = await waitFor(async () => (await db.query(`SELECT * FROM daily_run WHERE kind = 'reevaluate'`)).rows[0]?.affected != null && (await db.query(`SELECT * FROM daily_run`)).rows);
+      const run = await waitFor(
+        async () => (await db.query(`SELECT * FROM daily_run WHERE kind = 'reevaluate'`)).rows[0]?.affected != null && (await db.query(`SELECT * FROM daily_run`)).rows,
+      );
       expect(run).toHaveLength(1);
       expect(run[0].affected).toBeGreaterThan(0);
       await waitFor(async () => (await db.query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending'`)).rows[0].n === 0);

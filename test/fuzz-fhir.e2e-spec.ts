@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { amsterdamDate, DIAGNOSIS_GROUP_CODES, isValidBsn, syntheticBsn } from '@app/core';
-import { validatePlain } from '@app/platform/http/validation';
+import { validatePlain } from '@app/platform';
 import { readReferralBundle, ReferralMessageDto } from '@app/referrals';
 import { http, pg, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
 import { findBsnLike, LOG_DIR_ENV, maskBsnLike } from './support/log-scan';
@@ -189,10 +189,41 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: validBsn },
   { weight: 1, arbitrary: validBsn.map(Number) },
   { weight: 2, arbitrary: fc.constantFrom('2026-02-30', '2999-01-01', '2026-13-01', '2026', '2026-01', '2026-03-01T10:00:00', '2026-03-01T25:00:00Z', '1899-12-31', 'gisteren') },
-  { weight: 2, arbitrary: fc.constantFrom('Patient', 'ServiceRequest', 'Consent', 'Coverage', 'Organization', 'MessageHeader', 'Bundle', 'transaction', 'message', 'active', 'urn:uuid:x', 'Patient/1') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'Patient',
+      'ServiceRequest',
+      'Consent',
+      'Coverage',
+      'Organization',
+      'MessageHeader',
+      'Bundle',
+      'transaction',
+      'message',
+      'active',
+      'urn:uuid:x',
+      'Patient/1',
+    ),
+  },
 );
 const junkKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'resourceType', 'identifier', 'reference', 'system', 'value', 'code', 'contained', 'modifierExtension', '', '0'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'resourceType',
+    'identifier',
+    'reference',
+    'system',
+    'value',
+    'code',
+    'contained',
+    'modifierExtension',
+    '',
+    '0',
+  ),
   fc.string({ maxLength: 12 }),
 );
 
@@ -207,7 +238,12 @@ const validMessage = fc
     dsmCode: fc.option(fc.stringMatching(/^[A-Za-z0-9.]{1,16}$/), { nil: undefined }),
     agb: fc.stringMatching(/^\d{8}$/),
     uzovi: fc.constant(UZOVI),
-    consent: fc.record({ id: fc.stringMatching(/^[\x21-\x7e]{1,128}$/), givenAt: pastInstant, scope: fc.constant('zorgbemiddeling'), channel: fc.string({ minLength: 1, maxLength: 64 }) }),
+    consent: fc.record({
+      id: fc.stringMatching(/^[\x21-\x7e]{1,128}$/),
+      givenAt: pastInstant,
+      scope: fc.constant('zorgbemiddeling'),
+      channel: fc.string({ minLength: 1, maxLength: 64 }),
+    }),
   })
   .map((m) => {
     const out: Record<string, any> = { ...m, consent: { ...m.consent } };
@@ -257,9 +293,32 @@ const TARGETS: [string, Path][] = [
 ];
 /** Values close to valid ones, beside the generic junk. */
 const nearValid = fc.constantFrom<unknown>(
-  'draft', 'revoked', 'Active', 'order ', 'proposal', 'rejected', 'inactive', 'Depressie', 'griep', 'zorgbemiddeling ', 'patient-privacy',
-  '2026-11-20T10:15:00', '2026-11-20', '2026-11-20T10:15:00+01:00', '9401234', '940123456', '33111', '331', 'Patient/1', 'urn:uuid:0', 'x'.repeat(65), 'a b', '',
-  'http://fhir.nl/fhir/NamingSystem/bsn', 'http://fhir.nl/fhir/NamingSystem/agb-z', 'http://fhir.nl/fhir/NamingSystem/uzovi',
+  'draft',
+  'revoked',
+  'Active',
+  'order ',
+  'proposal',
+  'rejected',
+  'inactive',
+  'Depressie',
+  'griep',
+  'zorgbemiddeling ',
+  'patient-privacy',
+  '2026-11-20T10:15:00',
+  '2026-11-20',
+  '2026-11-20T10:15:00+01:00',
+  '9401234',
+  '940123456',
+  '33111',
+  '331',
+  'Patient/1',
+  'urn:uuid:0',
+  'x'.repeat(65),
+  'a b',
+  '',
+  'http://fhir.nl/fhir/NamingSystem/bsn',
+  'http://fhir.nl/fhir/NamingSystem/agb-z',
+  'http://fhir.nl/fhir/NamingSystem/uzovi',
 );
 
 type Mutation = { op: 'drop' | 'set' | 'add' | 'dup-entry' | 'swap-entries' | 'target'; pick: number; pick2: number; key: string; value: unknown };
@@ -377,26 +436,37 @@ afterAll(async () => {
   );
 });
 
-it('mutated Bundles: never a 5xx, an OperationOutcome naming the element, stores only what it accepts', async () => {
-  const arb: fc.Arbitrary<Req> = fc.oneof(
-    { weight: 12, arbitrary: fc.tuple(mutatedBundle, fc.constantFrom(...FHIR_TYPES)).map(([json, contentType]) => ({ json, contentType })) },
-    { weight: 1, arbitrary: validBundle.map((json) => ({ json })) },
-  );
-  await check('mutated', 1, runs(750), arb);
-}, PROPERTY_TIMEOUT_MS);
+it(
+  'mutated Bundles: never a 5xx, an OperationOutcome naming the element, stores only what it accepts',
+  async () => {
+    const arb: fc.Arbitrary<Req> = fc.oneof(
+      { weight: 12, arbitrary: fc.tuple(mutatedBundle, fc.constantFrom(...FHIR_TYPES)).map(([json, contentType]) => ({ json, contentType })) },
+      { weight: 1, arbitrary: validBundle.map((json) => ({ json })) },
+    );
+    await check('mutated', 1, runs(750), arb);
+  },
+  PROPERTY_TIMEOUT_MS,
+);
 
-it('malformed requests (random JSON and bytes, truncated JSON, other media types, deep nesting): OperationOutcomes, nothing stored', async () => {
-  const arb: fc.Arbitrary<Req> = fc.oneof(
-    { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 5, stringUnit: 'grapheme' }).map((json) => ({ json })) },
-    { weight: 2, arbitrary: truncated.map((raw) => ({ raw })) },
-    { weight: 2, arbitrary: fc.tuple(validBundle, fc.constantFrom<string | null>(...WRONG_TYPES, null)).map(([json, contentType]) => ({ raw: JSON.stringify(json), contentType })) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((raw) => ({ raw })) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((raw) => ({ raw })) },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 200 }).map((n) => ({ raw: `${'['.repeat(n)}${']'.repeat(n)}` })) },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 100 }).map((n) => ({ raw: `${'{"entry":'.repeat(n)}{"__proto__":{"x":1}}${'}'.repeat(n)}` })) },
-  );
-  await check('malformed', 2, runs(250), arb);
-}, PROPERTY_TIMEOUT_MS);
+it(
+  'malformed requests (random JSON and bytes, truncated JSON, other media types, deep nesting): OperationOutcomes, nothing stored',
+  async () => {
+    const arb: fc.Arbitrary<Req> = fc.oneof(
+      { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 5, stringUnit: 'grapheme' }).map((json) => ({ json })) },
+      { weight: 2, arbitrary: truncated.map((raw) => ({ raw })) },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(validBundle, fc.constantFrom<string | null>(...WRONG_TYPES, null)).map(([json, contentType]) => ({ raw: JSON.stringify(json), contentType })),
+      },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((raw) => ({ raw })) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((raw) => ({ raw })) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 200 }).map((n) => ({ raw: `${'['.repeat(n)}${']'.repeat(n)}` })) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 100 }).map((n) => ({ raw: `${'{"entry":'.repeat(n)}{"__proto__":{"x":1}}${'}'.repeat(n)}` })) },
+    );
+    await check('malformed', 2, runs(250), arb);
+  },
+  PROPERTY_TIMEOUT_MS,
+);
 
 it('a valid Bundle replayed as itself is a re-delivery, with another content a conflict', async () => {
   // Not random, but the fuzzer's premise: what it accepted once it accepts again the same way.

@@ -11,7 +11,11 @@ const referralService = () => token('referral-service', { uzovi: ['3311'] });
 
 function expectSecurityHeaders(res: { status: number; headers: Headers }, what: string): void {
   const h = res.headers;
-  expect({ what, status: res.status, headers: pick(h, ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'cross-origin-resource-policy', 'content-security-policy', 'cache-control', 'x-powered-by']) }).toEqual({
+  expect({
+    what,
+    status: res.status,
+    headers: pick(h, ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'cross-origin-resource-policy', 'content-security-policy', 'cache-control', 'x-powered-by']),
+  }).toEqual({
     what,
     status: res.status,
     headers: {

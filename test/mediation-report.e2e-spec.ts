@@ -22,7 +22,15 @@ const url = (() => {
   u.pathname = `${u.pathname}_rep${randomBytes(3).toString('hex')}`;
   return u.toString();
 })();
-const env = { DATABASE_URL: url, QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_rep`, SWEEPER_INTERVAL_SECONDS: '1', SWEEPER_DELAY_SECONDS: '2', TTP_LINKAGE_CRON: 'off', UNREACHABLE_AFTER_ATTEMPTS: '3', TASK_FIRST_CONTACT_WORKING_DAYS: '3' };
+const env = {
+  DATABASE_URL: url,
+  QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_rep`,
+  SWEEPER_INTERVAL_SECONDS: '1',
+  SWEEPER_DELAY_SECONDS: '2',
+  TTP_LINKAGE_CRON: 'off',
+  UNREACHABLE_AFTER_ATTEMPTS: '3',
+  TASK_FIRST_CONTACT_WORKING_DAYS: '3',
+};
 
 let api: RunningApi;
 let worker: RunningWorker;
@@ -93,13 +101,17 @@ async function backdate(referralIds: string[], day: string) {
             evaluated_at = ($3::timestamp AT TIME ZONE 'Europe/Amsterdam') WHERE id = ANY($1::uuid[])`,
     [referralIds, `${day} 12:00`, `${day} 12:05`],
   );
-  await db.query(`UPDATE referral_evaluation SET evaluated_at = ($2::timestamp AT TIME ZONE 'Europe/Amsterdam') WHERE referral_id = ANY($1::uuid[])`, [referralIds, `${day} 12:05`]);
+  await db.query(`UPDATE referral_evaluation SET evaluated_at = ($2::timestamp AT TIME ZONE 'Europe/Amsterdam') WHERE referral_id = ANY($1::uuid[])`, [
+    referralIds,
+    `${day} 12:05`,
+  ]);
   // The first judgement keeps a copy of the arrival time (fixed at intake, except here).
   await db.query(`UPDATE referral_judgement SET received_at = ($2::timestamp AT TIME ZONE 'Europe/Amsterdam') WHERE referral_id = ANY($1::uuid[])`, [referralIds, `${day} 12:00`]);
-  await db.query(
-    `UPDATE mediation_task SET created_at = ($2::timestamp AT TIME ZONE 'Europe/Amsterdam'), due_date = $3::date WHERE referral_id = ANY($1::uuid[])`,
-    [referralIds, `${day} 12:05`, addWorkingDays(day, 3)],
-  );
+  await db.query(`UPDATE mediation_task SET created_at = ($2::timestamp AT TIME ZONE 'Europe/Amsterdam'), due_date = $3::date WHERE referral_id = ANY($1::uuid[])`, [
+    referralIds,
+    `${day} 12:05`,
+    addWorkingDays(day, 3),
+  ]);
 }
 /** First contact `k` working days after the task was made (14:00), and a closing an hour later if closed. */
 async function firstContact(taskId: string, day: string, k: number) {
@@ -134,7 +146,13 @@ beforeAll(async () => {
   // This month's figures through the API; the figures P1 and P2 had in earlier months (the API
   // takes no past submission date) straight into the table.
   for (const [agb, figures] of [
-    [P1, [{ location: 'a', diagnosisGroup: 'depressie', aanmeldWeeks: 8, behandelWeeks: 12 }, { location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 3, behandelWeeks: 10.5 }]],
+    [
+      P1,
+      [
+        { location: 'a', diagnosisGroup: 'depressie', aanmeldWeeks: 8, behandelWeeks: 12 },
+        { location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 3, behandelWeeks: 10.5 },
+      ],
+    ],
     [P2, [{ location: 'a', diagnosisGroup: 'depressie', aanmeldWeeks: 2, behandelWeeks: 6 }]],
   ] as const) {
     const res = await http(api.url, 'POST', `/v1/providers/${agb}/wait-times`, { token: token('provider', { agb, subject: `provider-${agb}` }), body: { month: M0, figures } });
@@ -265,7 +283,12 @@ describe("an insurer's report", () => {
       providers: { referredTo: 3, withoutCurrentFigures: 1, shareWithoutCurrentFigures: 0.333, notInRegistry: 1 },
       accuracy: { run: null, measuredCells: null, flaggedCells: null, flaggedShare: null },
       // 1, 1, 1 and 4: each 1–4, and together (7 = 13 − 6) they pin none of them down.
-      suppressed: { 'tasks.outcomes.prefers-to-wait': 'primary', 'tasks.outcomes.unreachable': 'primary', 'tasks.outcomes.consent-withdrawn': 'primary', 'tasks.stillOpen': 'primary' },
+      suppressed: {
+        'tasks.outcomes.prefers-to-wait': 'primary',
+        'tasks.outcomes.unreachable': 'primary',
+        'tasks.outcomes.consent-withdrawn': 'primary',
+        'tasks.stillOpen': 'primary',
+      },
     });
   });
 
@@ -332,7 +355,11 @@ describe("an insurer's report", () => {
     expect(m1.referrals).toEqual({ received: 30, evaluated: 25 });
     expect(m1.aboveNorm).toEqual({ aanmelding: { count: 17, share: 0.68 }, behandeling: { count: 20, share: 0.8 }, totaal: { count: 17, share: 0.68 } });
     // 20 = 11 accepted + 1 + 1 + 1 + 6 open: printed, the three would be 1 each, so the 6 goes.
-    expect(m1.tasks).toEqual({ created: 20, stillOpen: null, outcomes: { ...NO_OUTCOMES, 'accepted-alternative': 11, 'prefers-to-wait': null, unreachable: null, 'consent-withdrawn': null } });
+    expect(m1.tasks).toEqual({
+      created: 20,
+      stillOpen: null,
+      outcomes: { ...NO_OUTCOMES, 'accepted-alternative': 11, 'prefers-to-wait': null, unreachable: null, 'consent-withdrawn': null },
+    });
     expect(m1.suppressed['tasks.stillOpen']).toBe('secondary');
     // Contacts: A's 13 and B's seven 0s: 20 values, the 10th is 1, the 18th is 5; 8 + 7 on time.
     expect(m1.firstContact).toEqual({ contacted: 20, onTime: 15, medianWorkingDays: 1, p90WorkingDays: 5 });

@@ -203,15 +203,22 @@ describe('GET /metrics (API)', () => {
   it('counts tasks per status and referrals per status and verdict as the database does', async () => {
     const samples = await scrape();
     const tasks = (await db.query(`SELECT status, count(*)::int AS n FROM mediation_task GROUP BY status`)).rows;
-    expect(tasks).toEqual(expect.arrayContaining([{ status: 'open', n: 2 }, { status: 'in-progress', n: 1 }]));
+    expect(tasks).toEqual(
+      expect.arrayContaining([
+        { status: 'open', n: 2 },
+        { status: 'in-progress', n: 1 },
+      ]),
+    );
     for (const status of ['open', 'in-progress', 'awaiting-patient', 'closed']) {
       expect({ status, n: value(samples, 'ggz_mediation_tasks', { status }) }).toEqual({ status, n: tasks.find((t) => t.status === status)?.n ?? 0 });
     }
     const referrals = (await db.query(`SELECT status, coalesce(verdict, 'none') AS verdict, count(*)::int AS n FROM referral GROUP BY 1, 2`)).rows;
     expect(referrals.reduce((s, r) => s + r.n, 0)).toBe(referralIds.length);
-    expect(pick(samples, 'ggz_referrals').map((s) => ({ status: s.labels.status, verdict: s.labels.verdict, n: s.value })).sort((a, b) => a.verdict.localeCompare(b.verdict))).toEqual(
-      referrals.sort((a, b) => a.verdict.localeCompare(b.verdict)),
-    );
+    expect(
+      pick(samples, 'ggz_referrals')
+        .map((s) => ({ status: s.labels.status, verdict: s.labels.verdict, n: s.value }))
+        .sort((a, b) => a.verdict.localeCompare(b.verdict)),
+    ).toEqual(referrals.sort((a, b) => a.verdict.localeCompare(b.verdict)));
   });
 
   it('gives the newest linkage run its durations per phase', async () => {

@@ -54,9 +54,7 @@ it('finishes in-flight requests on shutdown', async () => {
   const api = await startApi();
   const messages = Array.from({ length: 1000 }, () => referralMessage());
   let answered = false;
-  const inFlight = http(api.url, 'POST', '/v1/referrals/batch', { token: token('referral-service', { uzovi: ['3311'] }), body: { messages } }).finally(
-    () => (answered = true),
-  );
+  const inFlight = http(api.url, 'POST', '/v1/referrals/batch', { token: token('referral-service', { uzovi: ['3311'] }), body: { messages } }).finally(() => (answered = true));
   // Let the request reach the server, then shut down while it is being handled.
   await new Promise((r) => setTimeout(r, 30));
   expect(answered).toBe(false);

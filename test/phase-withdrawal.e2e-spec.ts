@@ -61,7 +61,10 @@ beforeAll(async () => {
   await addProvider(db, { agb: AGB, name: 'Phase Withdrawal GGZ', locations: [{ code: 'a', region: 'utrecht', groups: ['angst'] }], contracts: [{ uzovi: UZOVI }] });
   await publish(9);
   const refer = async () => {
-    const res = await http(api.url, 'POST', '/v1/referrals', { token: rs(), body: referralMessage({ uzovi: UZOVI, agb: AGB, klachtenprofiel: 'angst', verwijsdatum: daysAgo(3) }) });
+    const res = await http(api.url, 'POST', '/v1/referrals', {
+      token: rs(),
+      body: referralMessage({ uzovi: UZOVI, agb: AGB, klachtenprofiel: 'angst', verwijsdatum: daysAgo(3) }),
+    });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
@@ -75,7 +78,10 @@ beforeAll(async () => {
     expect((await http(api.url, 'POST', `/v1/worklist/tasks/${t.id}/claim`, { token: mediator(), body: { version: t.version } })).status).toBe(200);
   }
   const c = await task(contacted);
-  const attempt = await http(api.url, 'POST', `/v1/worklist/tasks/${c.id}/contact-attempts`, { token: mediator(), body: { version: c.version, channel: 'phone', result: 'reached' } });
+  const attempt = await http(api.url, 'POST', `/v1/worklist/tasks/${c.id}/contact-attempts`, {
+    token: mediator(),
+    body: { version: c.version, channel: 'phone', result: 'reached' },
+  });
   expect(attempt.status).toBe(200);
 });
 
@@ -114,7 +120,10 @@ describe('new figures bring the referrals within the norm', () => {
         expect((await http(api.url, 'GET', `/v1/worklist/tasks/${t.id}`, { token: who })).status).toBe(404);
       }
       // The assignee of the claimed one can no longer act on it.
-      const attempt = await http(api.url, 'POST', `/v1/worklist/tasks/${t.id}/contact-attempts`, { token: mediator(), body: { version: t.version, channel: 'phone', result: 'reached' } });
+      const attempt = await http(api.url, 'POST', `/v1/worklist/tasks/${t.id}/contact-attempts`, {
+        token: mediator(),
+        body: { version: t.version, channel: 'phone', result: 'reached' },
+      });
       expect(attempt.status).toBe(409);
       // Nor can a lead bring it back by hand.
       expect((await http(api.url, 'POST', `/v1/worklist/tasks/${t.id}/reopen`, { token: lead(), body: { version: t.version } })).status).toBe(409);

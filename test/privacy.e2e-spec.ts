@@ -98,7 +98,9 @@ it('keeps BSNs out of logs, Redis and every database table', async () => {
   }
 
   // Every table, every column, as text (bytea shows as hex).
-  const { rows: tables } = await db.query(`SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'`);
+  const { rows: tables } = await db.query(
+    `SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'`,
+  );
   expect(tables.map((t) => t.table_name)).toContain('referral');
   for (const t of tables) {
     const { rows } = await db.query(`SELECT t::text AS row FROM "${t.table_schema}"."${t.table_name}" t`);

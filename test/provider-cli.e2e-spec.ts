@@ -136,7 +136,18 @@ describe('pseudonymise, upload, feedback', () => {
       join(dir, 'p2.ndjson'),
       people
         .slice(0, 100)
-        .map((b, i) => JSON.stringify({ clientRef: ref('P2', i), bsn: b, location: 'a', diagnosisGroup: 'angst', registeredOn: daysBefore(30), intakeOn: null, stage: 'waiting-intake', waitsForThisProvider: true }))
+        .map((b, i) =>
+          JSON.stringify({
+            clientRef: ref('P2', i),
+            bsn: b,
+            location: 'a',
+            diagnosisGroup: 'angst',
+            registeredOn: daysBefore(30),
+            intakeOn: null,
+            stage: 'waiting-intake',
+            waitsForThisProvider: true,
+          }),
+        )
         .join('\n') + '\n',
     );
     // P3: people 50–149, BSNs sent as they are (the service does stage 1).
@@ -173,7 +184,11 @@ describe('pseudonymise, upload, feedback', () => {
       expect(lines[i]).toBe(csvRow(ref('P1', i), '', f[2]));
     });
     // The same from stdin to stdout; a row with a prePseudonym already passes unchanged.
-    const piped = await cli(['pseudonymise', '-', '--input-format', 'csv'], { GGZ_STAGE1_KEY: stage1KeyB64 }, [SNAPSHOT_CSV_HEADER, csvRow('K1', people[0]), csvRow('K2', '', p1Pre[1][2])].join('\n') + '\n');
+    const piped = await cli(
+      ['pseudonymise', '-', '--input-format', 'csv'],
+      { GGZ_STAGE1_KEY: stage1KeyB64 },
+      [SNAPSHOT_CSV_HEADER, csvRow('K1', people[0]), csvRow('K2', '', p1Pre[1][2])].join('\n') + '\n',
+    );
     expect(piped.code).toBe(0);
     expect(piped.stdout).toBe([SNAPSHOT_CSV_HEADER, csvRow('K1', '', p1Pre[0][2]), csvRow('K2', '', p1Pre[1][2])].join('\n') + '\n');
   });
@@ -195,7 +210,10 @@ describe('pseudonymise, upload, feedback', () => {
     expect(run.stdout).toMatch(new RegExp(`^snapshot [0-9a-f-]{36} in force for AGB ${P2}: 100 entries as of \\d{4}-\\d{2}-\\d{2} \\(key version 1; your first snapshot\\)\\n$`));
     expect(run.stderr).toMatch(/upload \|.*\| 100% \|/);
     expect(run.stderr).toContain('pseudonymised 100 of 100 row(s) on the way: no BSN was sent');
-    const sent = sentThroughProxy.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const sent = sentThroughProxy
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(sent).toHaveLength(100);
     sent.forEach((e, i) => {
       expect(e).not.toHaveProperty('bsn');
@@ -281,7 +299,13 @@ describe('pseudonymise, upload, feedback', () => {
     // Nothing of the other providers, for any of them.
     for (const out of [json.stdout, table.stdout, csv.stdout]) expect(out).not.toMatch(/P2-|P3-|73920002|73920003|[0-9a-f]{64}/);
     const p3 = await cli(['feedback', '--format', 'csv'], asProvider(P3));
-    expect(p3.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(Array.from({ length: 100 }, (_, i) => ref('P3', i + 50)));
+    expect(
+      p3.stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]),
+    ).toEqual(Array.from({ length: 100 }, (_, i) => ref('P3', i + 50)));
   });
 });
 

@@ -382,7 +382,13 @@ describe('CSV import', () => {
       contracts: { created: 0, updated: 0, unchanged: 0 },
     });
     const got = await http(api.url, 'GET', `/v1/providers/${ids[0]}`, { token: mediator() });
-    expect(got.body).toMatchObject({ name: 'GGZ Csv, Zuid', locations: [{ code: 'noord', diagnosisGroups: [] }, { code: 'zuid', postcode: '5611AB', diagnosisGroups: ['angst', 'depressie'] }] });
+    expect(got.body).toMatchObject({
+      name: 'GGZ Csv, Zuid',
+      locations: [
+        { code: 'noord', diagnosisGroups: [] },
+        { code: 'zuid', postcode: '5611AB', diagnosisGroups: ['angst', 'depressie'] },
+      ],
+    });
 
     const again = await post(rows().join('\n'));
     expect(again.body.providers).toEqual({ created: 0, updated: 0, unchanged: 2 });
@@ -474,7 +480,12 @@ describe('a national-size import', () => {
     expect(res.status).toBe(200);
     expect(res.body.providers).toEqual({ created: 1000, updated: 0, unchanged: 0 });
     expect(res.body.locations).toEqual({ created: 5000, updated: 0, unchanged: 0 });
-    expect(await count('provider_location', providers.map((p) => p.agb))).toBe(5000);
+    expect(
+      await count(
+        'provider_location',
+        providers.map((p) => p.agb),
+      ),
+    ).toBe(5000);
 
     const again = await http(api.url, 'POST', '/v1/providers/import', { token: admin(), body: { providers } });
     expect(again.status).toBe(200);

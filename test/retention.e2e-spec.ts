@@ -30,9 +30,11 @@ async function referral(): Promise<{ id: string; bsn: string; blindIndex: string
   return { id: res.body.id, bsn: msg.bsn, blindIndex: rows[0].bsn_blind_index };
 }
 const evaluated = (id: string, verwijsdatum: Date) =>
-  db.query(`UPDATE referral SET status = 'evaluated', judged_generation = generation, verdict = 'within-norm', evaluated_at = now(), verwijsdatum = $2 WHERE id = $1`, [id, amsterdamDate(verwijsdatum)]);
-const closeTask = (taskId: string, at: Date) =>
-  db.query(`UPDATE mediation_task SET status = 'closed', outcome = 'prefers-to-wait', closed_at = $2 WHERE id = $1`, [taskId, at]);
+  db.query(`UPDATE referral SET status = 'evaluated', judged_generation = generation, verdict = 'within-norm', evaluated_at = now(), verwijsdatum = $2 WHERE id = $1`, [
+    id,
+    amsterdamDate(verwijsdatum),
+  ]);
+const closeTask = (taskId: string, at: Date) => db.query(`UPDATE mediation_task SET status = 'closed', outcome = 'prefers-to-wait', closed_at = $2 WHERE id = $1`, [taskId, at]);
 
 let closedLongAgo: Awaited<ReturnType<typeof referral>>;
 let closedRecently: Awaited<ReturnType<typeof referral>>;

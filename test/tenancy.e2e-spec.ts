@@ -122,7 +122,10 @@ const RULES: Record<string, Rule> = {
     kind: 'tenant',
     call: async (role, side) => {
       // An entry of the own insurer by a user of its own: the foreign side must not see it.
-      const created = await http(api.url, 'POST', '/v1/referrals', { token: token('referral-service', { uzovi: [OWN], subject: 'tenancy-rs' }), body: referralMessage({ uzovi: OWN, agb: OWN_AGB }) });
+      const created = await http(api.url, 'POST', '/v1/referrals', {
+        token: token('referral-service', { uzovi: [OWN], subject: 'tenancy-rs' }),
+        body: referralMessage({ uzovi: OWN, agb: OWN_AGB }),
+      });
       expect(created.status).toBe(201);
       return http(api.url, 'GET', '/v1/audit/entries?actor=tenancy-rs', { token: as(role, side) });
     },
@@ -318,7 +321,9 @@ describe('tenant routes: every allowed role, own and foreign', () => {
   const cases = () =>
     routeTable(api.app)
       .filter((r) => !r.public && RULES[`${r.method} ${r.path}`]?.kind === 'tenant')
-      .flatMap((r) => r.roles!.filter((role) => role !== 'admin' || r.path.includes('evaluations') || r.path.includes('reports')).map((role) => ({ key: `${r.method} ${r.path}`, role })));
+      .flatMap((r) =>
+        r.roles!.filter((role) => role !== 'admin' || r.path.includes('evaluations') || r.path.includes('reports')).map((role) => ({ key: `${r.method} ${r.path}`, role })),
+      );
 
   it('walls off the other tenant', async () => {
     const results: string[] = [];
@@ -383,7 +388,11 @@ describe('routes outside the route table', () => {
 
   it('keeps every dashboard route to the admin role: 401 without a token, 403 for every other role of either tenant', async () => {
     const concrete = (path: string) =>
-      path.replace(':queueName', 'evaluate-referral').replace(':queueStatus', 'completed').replace(/:[a-zA-Z]+/g, 'x').replace(/\*$/, 'static/x.js');
+      path
+        .replace(':queueName', 'evaluate-referral')
+        .replace(':queueStatus', 'completed')
+        .replace(/:[a-zA-Z]+/g, 'x')
+        .replace(/\*$/, 'static/x.js');
     const dashboard = fastifyRoutes().filter((r) => underPrefix(r.path) === '/admin/queues' && !DASHBOARD_OPEN.includes(`${r.method} ${r.path}`));
     expect(dashboard.length).toBeGreaterThan(30);
     const results: string[] = [];

@@ -49,7 +49,17 @@ beforeAll(async () => {
   const registry = generateDemoRegistry({ today, providers: 60, seed: 7 });
   // Only the providers and locations: declared waiting times are left out so that nothing is flagged by chance.
   await loadDemoRegistry({ query: async (sql, params) => (await db.query(sql, params)).rows }, { ...registry, waits: [] });
-  plan = planSnapshots({ today, locations: registry.locations, entries: 12_000, providers: 60, dupRate: 0.2, repeatRate: 0.02, preShare: 0.3, seed: 11, stage1Key: api.config.ttp.stage1Key });
+  plan = planSnapshots({
+    today,
+    locations: registry.locations,
+    entries: 12_000,
+    providers: 60,
+    dupRate: 0.2,
+    repeatRate: 0.02,
+    preShare: 0.3,
+    seed: 11,
+    stage1Key: api.config.ttp.stage1Key,
+  });
   truth = groundTruth(plan);
 
   const providers = [...plan.providers.keys()];

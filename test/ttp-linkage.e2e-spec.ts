@@ -184,7 +184,9 @@ describe('three providers, a handful of people', () => {
     expect(JSON.stringify(rep.body)).not.toMatch(/P1-|P2-|P3-|[0-9a-f]{64}/);
     const asCsv = await http(api.url, 'GET', '/v1/ttp/report', { token: token('auditor', { uzovi: ['3311'] }), headers: { accept: 'text/csv' } });
     expect(asCsv.status).toBe(200);
-    expect((asCsv.body as string).split('\n')).toEqual(expect.arrayContaining(['section,key,name,measure,value', 'national,NL,,entries,7', 'provider,73900001,GGZ 73900001,alsoElsewhere,<5']));
+    expect((asCsv.body as string).split('\n')).toEqual(
+      expect.arrayContaining(['section,key,name,measure,value', 'national,NL,,entries,7', 'provider,73900001,GGZ 73900001,alsoElsewhere,<5']),
+    );
 
     for (const role of ['mediator', 'mediation-lead', 'auditor'] as const) {
       const t = token(role, { uzovi: ['3311'] });
@@ -260,7 +262,10 @@ describe('three providers, a handful of people', () => {
     const own = await http(api.url, 'GET', '/v1/ttp/cleaned-waits', { token: provider('73900001') });
     expect(own.body.cells[0]).toMatchObject({ declared: { month: monthsAgo(0), aanmeldWeeks: 12, behandelWeeks: 3 }, flagged: true });
 
-    const res = await http(api.url, 'POST', '/v1/referrals', { token: token('referral-service', { uzovi: ['3311'] }), body: referralMessage({ agb: '73900001', klachtenprofiel: 'depressie' }) });
+    const res = await http(api.url, 'POST', '/v1/referrals', {
+      token: token('referral-service', { uzovi: ['3311'] }),
+      body: referralMessage({ agb: '73900001', klachtenprofiel: 'depressie' }),
+    });
     expect(res.status).toBe(201);
     const evaluation = await waitFor(async () => {
       const { rows } = await db.query(`SELECT explanation FROM referral_evaluation WHERE referral_id = $1`, [res.body.id]);

@@ -17,7 +17,17 @@ let seed = 40_000_000 + Math.floor(Math.random() * 1_000_000) * 7;
 const person = () => syntheticBsn((seed += 13));
 
 function row(o: { ref: string; bsn?: string; pre?: string; location?: string; group?: string; registeredOn?: string; intakeOn?: string; stage?: string; waits?: boolean }): string {
-  return [o.ref, o.bsn ?? '', o.pre ?? '', o.location ?? 'a', o.group ?? 'depressie', o.registeredOn ?? '2026-09-01', o.intakeOn ?? '', o.stage ?? 'waiting-intake', String(o.waits ?? false)].join(',');
+  return [
+    o.ref,
+    o.bsn ?? '',
+    o.pre ?? '',
+    o.location ?? 'a',
+    o.group ?? 'depressie',
+    o.registeredOn ?? '2026-09-01',
+    o.intakeOn ?? '',
+    o.stage ?? 'waiting-intake',
+    String(o.waits ?? false),
+  ].join(',');
 }
 
 async function upload(agb: string, body: string, type = 'text/csv') {
@@ -38,7 +48,14 @@ beforeAll(async () => {
   db = await pg();
   api = await startApi();
   for (const agb of ['73880001', '73880002', '73880003']) {
-    await addProvider(db, { agb, name: `GGZ ${agb}`, locations: [{ code: 'a', region: 'utrecht', groups: ['depressie', 'angst'] }, { code: 'b', region: 'utrecht', groups: ['angst'] }] });
+    await addProvider(db, {
+      agb,
+      name: `GGZ ${agb}`,
+      locations: [
+        { code: 'a', region: 'utrecht', groups: ['depressie', 'angst'] },
+        { code: 'b', region: 'utrecht', groups: ['angst'] },
+      ],
+    });
   }
 });
 afterAll(async () => {
@@ -53,7 +70,12 @@ describe('a valid snapshot', () => {
   it('is stored as pseudonyms only, and the same person sent as bsn or as prePseudonym is linked', async () => {
     const a = await upload(
       '73880001',
-      [HEADER, row({ ref: 'K1', bsn: bsns[0] }), row({ ref: 'K2', bsn: bsns[1], stage: 'waiting-treatment', intakeOn: '2026-10-01', waits: true }), row({ ref: 'K3', bsn: bsns[2], location: 'b', group: 'angst' })].join('\n') + '\n',
+      [
+        HEADER,
+        row({ ref: 'K1', bsn: bsns[0] }),
+        row({ ref: 'K2', bsn: bsns[1], stage: 'waiting-treatment', intakeOn: '2026-10-01', waits: true }),
+        row({ ref: 'K3', bsn: bsns[2], location: 'b', group: 'angst' }),
+      ].join('\n') + '\n',
     );
     expect(a.status).toBe(201);
     expect(a.body).toMatchObject({ agb: '73880001', entries: 3, keyVersion: 1, replaced: null });
@@ -81,7 +103,16 @@ describe('a valid snapshot', () => {
   it('replaces the previous snapshot at once; NDJSON and a JSON array work too', async () => {
     const before = await inForce('73880001');
     const nd = [
-      { clientRef: 'K1', bsn: bsns[0], location: 'a', diagnosisGroup: 'depressie', registeredOn: '2026-09-01', intakeOn: null, stage: 'waiting-intake', waitsForThisProvider: false },
+      {
+        clientRef: 'K1',
+        bsn: bsns[0],
+        location: 'a',
+        diagnosisGroup: 'depressie',
+        registeredOn: '2026-09-01',
+        intakeOn: null,
+        stage: 'waiting-intake',
+        waitsForThisProvider: false,
+      },
       { clientRef: 'K4', bsn: person(), location: 'a', diagnosisGroup: 'depressie', registeredOn: '2026-09-02', stage: 'waiting-intake', waitsForThisProvider: true },
     ];
     const res = await upload('73880001', nd.map((o) => JSON.stringify(o)).join('\n'), 'application/x-ndjson');

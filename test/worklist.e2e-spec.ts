@@ -177,7 +177,10 @@ describe('commands on a task', () => {
     expect(closed.status).toBe(200);
     expect(closed.body).toMatchObject({ status: 'closed', outcome: 'unreachable', failedContactAttempts: 3, closedAt: expect.any(String) });
     // Closed: no more attempts; only a lead reopens.
-    const after = await http(api.url, 'POST', `/v1/worklist/tasks/${taskId}/contact-attempts`, { token: me(), body: { version: await version(taskId), channel: 'phone', result: 'reached' } });
+    const after = await http(api.url, 'POST', `/v1/worklist/tasks/${taskId}/contact-attempts`, {
+      token: me(),
+      body: { version: await version(taskId), channel: 'phone', result: 'reached' },
+    });
     expect(after.status).toBe(409);
     expect((await http(api.url, 'POST', `/v1/worklist/tasks/${taskId}/reopen`, { token: me(), body: { version: await version(taskId) } })).status).toBe(403);
     const reopened = await http(api.url, 'POST', `/v1/worklist/tasks/${taskId}/reopen`, { token: lead('8403'), body: { version: await version(taskId) } });
@@ -324,14 +327,22 @@ describe('listing and counts', () => {
 
 describe('due dates and stale claims', () => {
   it('sets first contact due three working days on, skipping a weekend and Christmas', async () => {
-    await addProvider(db, { agb: '73990301', name: 'GGZ Traag', locations: [{ code: 'a', region: 'twente', groups: ['trauma'], postcode: '7511AB' }], contracts: [{ uzovi: '8408' }] });
+    await addProvider(db, {
+      agb: '73990301',
+      name: 'GGZ Traag',
+      locations: [{ code: 'a', region: 'twente', groups: ['trauma'], postcode: '7511AB' }],
+      contracts: [{ uzovi: '8408' }],
+    });
     const month = monthsAgo(0);
     const put = await http(api.url, 'POST', '/v1/providers/73990301/wait-times', {
       token: token('provider', { agb: '73990301' }),
       body: { month, figures: [{ location: 'a', diagnosisGroup: 'trauma', aanmeldWeeks: 12, behandelWeeks: 12 }] },
     });
     expect(put.status).toBe(201);
-    const res = await http(api.url, 'POST', '/v1/referrals', { token: token('referral-service', { uzovi: ['8408'] }), body: referralMessage({ uzovi: '8408', agb: '73990301', klachtenprofiel: 'trauma' }) });
+    const res = await http(api.url, 'POST', '/v1/referrals', {
+      token: token('referral-service', { uzovi: ['8408'] }),
+      body: referralMessage({ uzovi: '8408', agb: '73990301', klachtenprofiel: 'trauma' }),
+    });
     // Evaluated on Thursday 24 December 2026 (as the worker would on that day): Fri 25 and Sat 26
     // are Christmas, Sun 27 a Sunday, so three working days on is Wednesday 30 December.
     const christmasEve = new Date('2026-12-24T10:00:00+01:00');

@@ -115,7 +115,17 @@ function env(extra = {}) {
   const e = { ...process.env };
   delete e.NODE_ENV;
   // The registry is loaded straight into the tables; its catch-up would re-evaluate everything once: off.
-  return { ...e, DATABASE_URL: dbUrl(DB_NAME), REDIS_URL, QUEUE_PREFIX, LOG_LEVEL: 'warn', MIGRATIONS_RUN: 'true', DAILY_REEVALUATION: 'false', EVALUATION_CATCH_UP_SECONDS: '0', ...extra };
+  return {
+    ...e,
+    DATABASE_URL: dbUrl(DB_NAME),
+    REDIS_URL,
+    QUEUE_PREFIX,
+    LOG_LEVEL: 'warn',
+    MIGRATIONS_RUN: 'true',
+    DAILY_REEVALUATION: 'false',
+    EVALUATION_CATCH_UP_SECONDS: '0',
+    ...extra,
+  };
 }
 
 function start(file, extra) {
@@ -176,7 +186,10 @@ async function enqueue(queue, ids, round) {
   const jobs = [];
   for (let i = 0; i < ids.length; i += BATCH) {
     const part = ids.slice(i, i + BATCH);
-    const jobId = `b-${createHash('sha256').update(`${round}|${part.join(',')}`).digest('hex').slice(0, 40)}`;
+    const jobId = `b-${createHash('sha256')
+      .update(`${round}|${part.join(',')}`)
+      .digest('hex')
+      .slice(0, 40)}`;
     jobs.push({ name: 'evaluate-referrals', data: { referralIds: part }, opts: { jobId, attempts: 5, removeOnComplete: true, removeOnFail: true } });
   }
   for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
@@ -199,8 +212,10 @@ async function main() {
   const port = await freePort();
   start(DIST.api, { PORT: String(port), HOST: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
-  for (let t = Date.now(); ; ) {
-    const ok = await fetch(`${base}/health/ready`).then((r) => r.status === 200).catch(() => false);
+  for (let t = Date.now(); ;) {
+    const ok = await fetch(`${base}/health/ready`)
+      .then((r) => r.status === 200)
+      .catch(() => false);
     if (ok) break;
     if (Date.now() - t > 60_000) throw new Error(`the API did not become ready:\n${children[0].tail.join('\n')}`);
     await sleep(200);
@@ -217,7 +232,7 @@ async function main() {
   for (const l of registry.locations) for (const g of l.diagnosisGroups) pairs.push({ agb: l.agb, group: g });
   const insurers = ['3311', '7095', '7119', '3332'];
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const picks = Array.from({ length: REFERRALS }, () => ({ ...pairs[Math.floor(rnd() * pairs.length)], uzovi: insurers[Math.floor(rnd() * 4)], days: Math.floor(rnd() * 57) }));
   const ids = await insertReferrals(c, picks, today, 'tp');
   await c.query('VACUUM ANALYZE');
@@ -239,7 +254,9 @@ async function main() {
                           (SELECT json_object_agg(verdict, n) FROM (SELECT verdict, count(*)::int AS n FROM referral GROUP BY 1) v) AS verdicts`)
   ).rows[0];
   if (check.evaluations !== ids.length) throw new Error(`expected ${ids.length} evaluations, found ${check.evaluations}`);
-  log(`throughput: ${ids.length} evaluated in ${seconds.toFixed(1)} s = ${Math.round(rate)} evaluations/s (enqueue took ${Math.round(enqueuedMs)} ms); tasks ${check.tasks}; verdicts ${JSON.stringify(check.verdicts)}`);
+  log(
+    `throughput: ${ids.length} evaluated in ${seconds.toFixed(1)} s = ${Math.round(rate)} evaluations/s (enqueue took ${Math.round(enqueuedMs)} ms); tasks ${check.tasks}; verdicts ${JSON.stringify(check.verdicts)}`,
+  );
 
   // Re-evaluation: 10,000 open referrals to the provider and group with the most locations.
   const byPair = new Map();
@@ -274,7 +291,9 @@ async function main() {
     're-evaluation',
   );
   const reSeconds = (performance.now() - r0) / 1000;
-  log(`re-evaluate: provider ${agb} (${codes.length} locations, ${group}): ${receipt.reevaluating} open referrals re-evaluated in ${reSeconds.toFixed(2)} s (the POST itself ${Math.round(postMs)} ms)`);
+  log(
+    `re-evaluate: provider ${agb} (${codes.length} locations, ${group}): ${receipt.reevaluating} open referrals re-evaluated in ${reSeconds.toFixed(2)} s (the POST itself ${Math.round(postMs)} ms)`,
+  );
 
   await queue.close();
   await c.end();
@@ -289,7 +308,9 @@ async function main() {
   writeFileSync(path.join(ROOT, `bench/results/evaluate-${STAMP}.json`), JSON.stringify(result, null, 2));
   log(`\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}\n${m.postgres}\ncommit ${m.commit}, ${m.date}`);
   log(`\n| measure | result | target |\n|---|---|---|`);
-  log(`| evaluations/s through the queue (${ids.length.toLocaleString('en')} pending) | ${result.throughput.perSecond.toLocaleString('en')} | ≥ ${TARGET_RATE.toLocaleString('en')} |`);
+  log(
+    `| evaluations/s through the queue (${ids.length.toLocaleString('en')} pending) | ${result.throughput.perSecond.toLocaleString('en')} | ≥ ${TARGET_RATE.toLocaleString('en')} |`,
+  );
   log(`| re-evaluate ${receipt.reevaluating.toLocaleString('en')} open referrals after new figures | ${result.reevaluate.seconds} s | ≤ ${TARGET_REEVALUATE_S} s |`);
   return rate >= TARGET_RATE && reSeconds <= TARGET_REEVALUATE_S ? 0 : 3;
 }

@@ -45,7 +45,8 @@ const byFn = new Map();
 for (const [id, t] of self) {
   const n = nodes.get(id);
   const cf = n.callFrame;
-  const a = cf.functionName === '(garbage collector)' ? '(garbage collector)' : cf.functionName === '(idle)' ? '(idle)' : cf.functionName === '(program)' ? '(program)' : area(cf.url);
+  const a =
+    cf.functionName === '(garbage collector)' ? '(garbage collector)' : cf.functionName === '(idle)' ? '(idle)' : cf.functionName === '(program)' ? '(program)' : area(cf.url);
   byArea.set(a, (byArea.get(a) ?? 0) + t);
   const key = `${cf.functionName || '(anonymous)'}  ${cf.url ? `${cf.url.replace(/^.*?(node_modules|dist)\//, '$1/')}:${cf.lineNumber + 1}` : ''}`;
   byFn.set(key, (byFn.get(key) ?? 0) + t);
@@ -56,9 +57,17 @@ const busy = total - idle;
 const pct = (t, of = busy) => `${((t / of) * 100).toFixed(1).padStart(5)}%`;
 console.log(`${file}\n  sampled ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${pct(busy, total)} of wall); shares below are of busy time\n`);
 console.log('self time by area:');
-for (const [a, t] of [...byArea].filter(([a]) => a !== '(idle)').sort((x, y) => y[1] - x[1]).slice(0, 20)) console.log(`  ${pct(t)}  ${a}`);
+for (const [a, t] of [...byArea]
+  .filter(([a]) => a !== '(idle)')
+  .sort((x, y) => y[1] - x[1])
+  .slice(0, 20))
+  console.log(`  ${pct(t)}  ${a}`);
 console.log(`\ntop ${topN} functions by self time:`);
-for (const [f, t] of [...byFn].filter(([f]) => !f.startsWith('(idle)')).sort((x, y) => y[1] - x[1]).slice(0, topN)) console.log(`  ${pct(t)}  ${f}`);
+for (const [f, t] of [...byFn]
+  .filter(([f]) => !f.startsWith('(idle)'))
+  .sort((x, y) => y[1] - x[1])
+  .slice(0, topN))
+  console.log(`  ${pct(t)}  ${f}`);
 
 // Inclusive time of selected functions (each sample counted once per function name on its stack).
 const watch = [

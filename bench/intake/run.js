@@ -286,12 +286,7 @@ async function machine() {
 /** The machine's CPU time counters (ticks) from /proc/stat, summed over all cores. */
 function machineCpu() {
   try {
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
-      .split('\n')[0]
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     return { user: user + nice, system, idle, iowait: iowait || 0, irq: (irq || 0) + (softirq || 0), steal: steal || 0 };
   } catch {
     return null;
@@ -372,9 +367,7 @@ async function waitForQuiet(apiPid) {
       return { quiet: false, waitedSeconds: Math.round((Date.now() - started) / 1000), busy: cpu.otherProcesses };
     }
     if (!waited) {
-      process.stdout.write(
-        `  machine busy with other work (${cpu.otherProcesses.map((o) => `${o.name} ${o.pct}%`).join(', ')}); waiting up to ${QUIET_WAIT_SECONDS} s … `,
-      );
+      process.stdout.write(`  machine busy with other work (${cpu.otherProcesses.map((o) => `${o.name} ${o.pct}%`).join(', ')}); waiting up to ${QUIET_WAIT_SECONDS} s … `);
       waited = true;
     }
   }
@@ -499,9 +492,7 @@ function profileName(spec) {
 
 async function startApi(port, specs) {
   const args = CPU_PROF ? [path.join(__dirname, 'profile-api.js'), DIST.api] : [DIST.api];
-  const profileEnv = CPU_PROF
-    ? { BENCH_PROFILE_DIR: RESULTS_DIR, BENCH_PROFILE_PREFIX: `api-${STAMP}`, BENCH_PROFILE_NAMES: specs.map(profileName).join(',') }
-    : {};
+  const profileEnv = CPU_PROF ? { BENCH_PROFILE_DIR: RESULTS_DIR, BENCH_PROFILE_PREFIX: `api-${STAMP}`, BENCH_PROFILE_NAMES: specs.map(profileName).join(',') } : {};
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...childEnv(port), ...profileEnv },
@@ -528,7 +519,7 @@ async function startApi(port, specs) {
       if (res.status === 200) return { base, child };
       if (Date.now() > deadline) throw new Error(`/health/ready still answers ${res.status}: ${text}`);
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`the API did not become ready within 60 s: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`the API did not become ready within 60 s: ${e.message}`, { cause: e });
     }
     await sleep(200);
   }
@@ -768,7 +759,14 @@ function table(results) {
     ['p99 ms', 8, (r) => r.latencyMs.p99.toFixed(1), true],
     ['max ms', 8, (r) => r.latencyMs.max.toFixed(1), true],
     ['non-2xx', 7, (r) => r.non2xx + r.networkErrors, true],
-    ['statuses', 14, (r) => Object.entries(r.statuses).map(([s, c]) => `${s}×${c}`).join(' ')],
+    [
+      'statuses',
+      14,
+      (r) =>
+        Object.entries(r.statuses)
+          .map(([s, c]) => `${s}×${c}`)
+          .join(' '),
+    ],
     ['rows', 5, (r) => (r.rowCheck ? (r.rowCheck.ok ? 'ok' : 'FAIL') : '-')],
     ['API cpu', 7, (r) => `${r.cpu.apiProcessPct}%`, true],
     ['PG cpu', 7, (r) => `${r.cpu.postgresPct}%`, true],
@@ -817,7 +815,11 @@ async function main() {
   log(`  os        ${m.os}`);
   log(`  node      ${m.node}`);
   log(`  postgres  ${m.postgres}`);
-  log(`            ${Object.entries(m.postgresSettings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  log(
+    `            ${Object.entries(m.postgresSettings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
   log(`  redis     ${m.redis}`);
   log(
     `  settings  ${SECONDS} s per scenario after ${WARMUP_SECONDS} s warm-up; ${CONNECTIONS} connections; batch size ${BATCH_SIZE}; ` +
@@ -905,7 +907,8 @@ async function main() {
       const wNon2xx = Object.entries(r.warmup.statuses).reduce((n, [s, c]) => (Number(s) < 300 ? n : n + c), 0);
       checks.push({ check: `${r.scenario}: warm-up had no non-2xx responses or network errors`, pass: wNon2xx === 0 && r.warmup.networkErrors === 0 });
     }
-    if (r.messagesPerRequest) checks.push({ check: `${r.scenario}: every message answered created (no duplicates or refusals)`, pass: r.duplicates === 0 && r.otherOutcomes === 0 });
+    if (r.messagesPerRequest)
+      checks.push({ check: `${r.scenario}: every message answered created (no duplicates or refusals)`, pass: r.duplicates === 0 && r.otherOutcomes === 0 });
     if (r.rowCheck) {
       checks.push({ check: `${r.scenario}: rows in referral (${r.rowCheck.rows}) = referrals created so far (${r.rowCheck.expected})`, pass: r.rowCheck.ok });
       checks.push({ check: `${r.scenario}: referrals in queued evaluation jobs (${r.rowCheck.queuedJobs}) = rows`, pass: r.rowCheck.queueOk });

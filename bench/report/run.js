@@ -169,7 +169,8 @@ async function seed(c) {
        FROM referral r CROSS JOIN LATERAL generate_series(0, (abs(hashtext('e' || r.id::text)) % (2 * $1 - 1))) k`,
     [EVALUATIONS],
   );
-  const [{ n: evaluations, size }] = (await c.query(`SELECT count(*)::int AS n, pg_size_pretty(pg_total_relation_size('referral_evaluation')) AS size FROM referral_evaluation`)).rows;
+  const [{ n: evaluations, size }] = (await c.query(`SELECT count(*)::int AS n, pg_size_pretty(pg_total_relation_size('referral_evaluation')) AS size FROM referral_evaluation`))
+    .rows;
   log(`evaluations: ${evaluations.toLocaleString('en')}, ${size} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
 
   // Tasks for the above-norm referrals: outcomes, first contacts, accepted alternatives; five
@@ -177,8 +178,19 @@ async function seed(c) {
   t = performance.now();
   const alternatives = JSON.stringify(
     Array.from({ length: 5 }, (_, i) => ({
-      rank: i + 1, locationId: '00000000-0000-4000-8000-00000000000' + i, agb: '7300000' + i, providerName: `Bench provider ${i}`, locationName: `Bench provider ${i} a`,
-      region: 'utrecht', municipality: 'Utrecht', aanmeldWeeks: 3, behandelWeeks: 6, totalWeeks: 9, month: '2026-10', withinNorm: true, sameRegion: true,
+      rank: i + 1,
+      locationId: '00000000-0000-4000-8000-00000000000' + i,
+      agb: '7300000' + i,
+      providerName: `Bench provider ${i}`,
+      locationName: `Bench provider ${i} a`,
+      region: 'utrecht',
+      municipality: 'Utrecht',
+      aanmeldWeeks: 3,
+      behandelWeeks: 6,
+      totalWeeks: 9,
+      month: '2026-10',
+      withinNorm: true,
+      sameRegion: true,
       reason: 'within the Treeknorm (aanmelding 3 wk ≤ 4, behandeling 6 wk ≤ 10, totaal 9 wk ≤ 14); same region (Utrecht)',
     })),
   );
@@ -237,8 +249,13 @@ async function main() {
   const tail = [];
   for (const s of [api.stdout, api.stderr]) s.on('data', (b) => tail.push(...b.toString().split('\n').filter(Boolean).slice(-20)));
   const base = `http://127.0.0.1:${port}`;
-  for (let t = Date.now(); ; ) {
-    if (await fetch(`${base}/health/ready`).then((r) => r.status === 200).catch(() => false)) break;
+  for (let t = Date.now(); ;) {
+    if (
+      await fetch(`${base}/health/ready`)
+        .then((r) => r.status === 200)
+        .catch(() => false)
+    )
+      break;
     if (Date.now() - t > 60_000) throw new Error(`the API did not become ready:\n${tail.slice(-20).join('\n')}`);
     await sleep(200);
   }
@@ -260,7 +277,9 @@ async function main() {
     log(`${name}: first ${first.ms.toFixed(0)} ms, then ${JSON.stringify(stats(runs))} ms; ${first.body.length.toLocaleString('en')} bytes`);
   }
   const sample = JSON.parse((await timed(base, adminAuth)).body).months.at(-2);
-  log(`a national month: ${JSON.stringify({ month: sample.month, referrals: sample.referrals, tasks: sample.tasks.created, firstContact: sample.firstContact, weeksSaved: sample.weeksSaved, providers: sample.providers, accuracy: sample.accuracy })}`);
+  log(
+    `a national month: ${JSON.stringify({ month: sample.month, referrals: sample.referrals, tasks: sample.tasks.created, firstContact: sample.firstContact, weeksSaved: sample.weeksSaved, providers: sample.providers, accuracy: sample.accuracy })}`,
+  );
 
   const machine = {
     cpu: os.cpus()[0]?.model ?? 'unknown',

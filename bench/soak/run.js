@@ -319,9 +319,11 @@ function machineCpu() {
 /** CPU seconds so far of every process, by pid, with its command name. */
 function allProcessCpu() {
   const out = new Map();
-  let pids = [];
+  let pids;
   try {
-    pids = require('node:fs').readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+    pids = require('node:fs')
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d));
   } catch {
     return out;
   }
@@ -491,7 +493,7 @@ function nextBsn() {
 
 function lcg(seed) {
   let s = seed >>> 0 || 1;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
 }
 
 /** Intake at a fixed rate, open loop: each message has a due time and is sent then, whatever earlier ones do. */
@@ -554,7 +556,7 @@ async function runMediator(pool, m, until) {
         token: m.token,
         body: { version: task.version, channel: rnd() < 0.8 ? 'phone' : 'e-mail', result, ...(awaitingPatient ? { awaitingPatient: true } : {}) },
       });
-    let outcome = null;
+    let outcome;
     if (r < 0.15) {
       // No answer: after three failed attempts the task may be closed as unreachable, else back to the queue.
       const a = await attempt('no-answer');
@@ -577,7 +579,10 @@ async function runMediator(pool, m, until) {
       else if (r < 0.85) outcome = { outcome: 'prefers-to-wait' };
       else outcome = { outcome: 'declined' };
     }
-    const done = await call(pool, 'POST /v1/worklist/tasks/:id/outcome', 'POST', `/v1/worklist/tasks/${id}/outcome`, { token: m.token, body: { version: task.version, ...outcome } });
+    const done = await call(pool, 'POST /v1/worklist/tasks/:id/outcome', 'POST', `/v1/worklist/tasks/${id}/outcome`, {
+      token: m.token,
+      body: { version: task.version, ...outcome },
+    });
     if (done.status === 200) counters.outcomes++;
     if (++tasks % 10 === 0) await call(pool, 'GET /v1/worklist/counts', 'GET', '/v1/worklist/counts', { token: m.token });
     await think();
@@ -661,9 +666,14 @@ async function main() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const api = start('API', DIST.api, { PORT: String(port), HOST: '127.0.0.1' });
-  for (const t = Date.now(); ; ) {
+  for (const t = Date.now(); ;) {
     if (state.died) throw new Error(state.died);
-    if (await fetch(`${base}/health/ready`).then((r) => r.status === 200).catch(() => false)) break;
+    if (
+      await fetch(`${base}/health/ready`)
+        .then((r) => r.status === 200)
+        .catch(() => false)
+    )
+      break;
     if (Date.now() - t > 90_000) throw new Error(`the API did not become ready:\n${api.lines.slice(-20).join('\n')}`);
     await sleep(200);
   }
@@ -684,7 +694,7 @@ async function main() {
   // A port of its own for the worker's metrics listener, so that it cannot collide with another worker on this machine.
   const worker = start('worker', DIST.worker, { WORKER_METRICS_PORT: String(await freePort()), HOST: '127.0.0.1' });
   const queues = ['evaluate-referral', 'ttp-linkage'].map((name) => new Queue(name, { connection: new IORedis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: QUEUE_PREFIX }));
-  for (const t = Date.now(); ; ) {
+  for (const t = Date.now(); ;) {
     if (state.died) throw new Error(state.died);
     if ((await queues[0].getWorkersCount()) > 0) break;
     if (Date.now() - t > 60_000) throw new Error(`the worker did not start:\n${worker.lines.slice(-20).join('\n')}`);
@@ -719,7 +729,10 @@ async function main() {
   const sampler = (async () => {
     while (sampling) {
       const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized'))).catch(() => null);
-      const pending = await db.query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending'`).then((r) => r.rows[0].n).catch(() => null);
+      const pending = await db
+        .query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending'`)
+        .then((r) => r.rows[0].n)
+        .catch(() => null);
       samples.push({
         at: Date.now(),
         t: round((performance.now() - phase.measureStart) / 1000, 1),
@@ -756,7 +769,9 @@ async function main() {
       if (state.died) return;
       log(`  ${round((performance.now() - phase.measureStart) / 1000, 0)} s: linkage run started`);
       linkage = await runLinkage(ttpPool, operatorToken, truth);
-      log(`  ${round((performance.now() - phase.measureStart) / 1000, 0)} s: linkage run ${linkage.status} in ${linkage.seconds} s (answered ${linkage.answered}; ${JSON.stringify(linkage.counts)})`);
+      log(
+        `  ${round((performance.now() - phase.measureStart) / 1000, 0)} s: linkage run ${linkage.status} in ${linkage.seconds} s (answered ${linkage.answered}; ${JSON.stringify(linkage.counts)})`,
+      );
     })(),
   );
 
@@ -806,7 +821,7 @@ async function main() {
 
   // Drain: every accepted referral evaluated.
   const drainStart = performance.now();
-  let pendingLeft = null;
+  let pendingLeft;
   for (;;) {
     pendingLeft = (await db.query(`SELECT count(*)::int AS n FROM referral WHERE status = 'pending'`)).rows[0].n;
     if (pendingLeft === 0 || performance.now() - drainStart > 120_000 || state.died) break;
@@ -848,7 +863,10 @@ async function main() {
   }
   // V8's heap after each full collection in the window: flat = no leak, whatever RSS does.
   const windowEnd = Math.min(performance.now(), phase.measureEnd + 60_000);
-  for (const [key, c] of [['api', api], ['worker', worker]]) {
+  for (const [key, c] of [
+    ['api', api],
+    ['worker', worker],
+  ]) {
     const gcs = c.fullGcs.filter((g) => g.at >= phase.measureStart && g.at <= windowEnd);
     const vals = gcs.map((g) => g.heapAfterMb);
     const mt = mean(gcs.map((g) => g.at));
@@ -907,8 +925,14 @@ async function main() {
   const checks = [
     { check: 'no unexpected status or network error (warm-up, measured window and drain)', pass: errors === 0, value: errors },
     { check: `referrals stored (${end.referrals}) = referrals the API accepted (${counters.referralsAccepted})`, pass: end.referrals === counters.referralsAccepted },
-    { check: `every referral evaluated, exactly once (${end.evaluations} evaluations, ${end.pending} pending, ${end.evaluatedTwice} twice)`, pass: end.pending === 0 && end.evaluations === end.referrals && end.evaluatedTwice === 0 },
-    { check: `closed tasks in the database (${end.tasksByStatus?.closed ?? 0}) = outcomes the API accepted (${counters.outcomes}); none closed twice`, pass: (end.tasksByStatus?.closed ?? 0) === counters.outcomes && end.closedTwice === 0 && end.outcomeEvents === counters.outcomes },
+    {
+      check: `every referral evaluated, exactly once (${end.evaluations} evaluations, ${end.pending} pending, ${end.evaluatedTwice} twice)`,
+      pass: end.pending === 0 && end.evaluations === end.referrals && end.evaluatedTwice === 0,
+    },
+    {
+      check: `closed tasks in the database (${end.tasksByStatus?.closed ?? 0}) = outcomes the API accepted (${counters.outcomes}); none closed twice`,
+      pass: (end.tasksByStatus?.closed ?? 0) === counters.outcomes && end.closedTwice === 0 && end.outcomeEvents === counters.outcomes,
+    },
     { check: 'no task left in progress when the mediators stopped', pass: !(end.tasksByStatus?.['in-progress'] > 0) && !(end.tasksByStatus?.['awaiting-patient'] > 0) },
     { check: `linkage run done, counts equal to the ground truth${linkage?.error ? ` (${linkage.error})` : ''}`, pass: Boolean(linkage?.ok) },
     { check: `API log lines at error level: ${api.errorLines}; worker: ${worker.errorLines}`, pass: api.errorLines === 0 && worker.errorLines === 0 },
@@ -916,8 +940,16 @@ async function main() {
   const memoryOk = memory.api.growthPct <= MEMORY_GROWTH_TARGET_PCT && memory.worker.growthPct <= MEMORY_GROWTH_TARGET_PCT;
   const verdicts = [
     { target: 'errors = 0', measured: errors, pass: errors === 0 },
-    { target: `API RSS growth ≤ ${MEMORY_GROWTH_TARGET_PCT} %`, measured: `${memory.api.startMb} → ${memory.api.endMb} MB (${memory.api.growthPct} %)`, pass: memory.api.growthPct <= MEMORY_GROWTH_TARGET_PCT },
-    { target: `worker RSS growth ≤ ${MEMORY_GROWTH_TARGET_PCT} %`, measured: `${memory.worker.startMb} → ${memory.worker.endMb} MB (${memory.worker.growthPct} %)`, pass: memory.worker.growthPct <= MEMORY_GROWTH_TARGET_PCT },
+    {
+      target: `API RSS growth ≤ ${MEMORY_GROWTH_TARGET_PCT} %`,
+      measured: `${memory.api.startMb} → ${memory.api.endMb} MB (${memory.api.growthPct} %)`,
+      pass: memory.api.growthPct <= MEMORY_GROWTH_TARGET_PCT,
+    },
+    {
+      target: `worker RSS growth ≤ ${MEMORY_GROWTH_TARGET_PCT} %`,
+      measured: `${memory.worker.startMb} → ${memory.worker.endMb} MB (${memory.worker.growthPct} %)`,
+      pass: memory.worker.growthPct <= MEMORY_GROWTH_TARGET_PCT,
+    },
   ];
   const pctCore = (a, b) => (a === null || b === null ? null : round(((b - a) / measuredSeconds) * 100, 1));
   const cpu = {
@@ -930,8 +962,12 @@ async function main() {
   m.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
 
   log('');
-  log(`measured ${round(measuredSeconds, 1)} s: ${totalRequests.toLocaleString('en')} requests (${round(totalRequests / measuredSeconds, 1)}/s); referrals accepted ${counters.referralsAccepted.toLocaleString('en')} (all phases); tasks ${end.tasks} (${JSON.stringify(end.tasksByStatus)}); verdicts ${JSON.stringify(end.verdicts)}`);
-  log(`mediators: ${counters.tasksStarted} tasks claimed, ${counters.outcomes} closed, ${counters.releases} released after no answer, ${counters.emptyPolls} empty polls (404) (all phases)`);
+  log(
+    `measured ${round(measuredSeconds, 1)} s: ${totalRequests.toLocaleString('en')} requests (${round(totalRequests / measuredSeconds, 1)}/s); referrals accepted ${counters.referralsAccepted.toLocaleString('en')} (all phases); tasks ${end.tasks} (${JSON.stringify(end.tasksByStatus)}); verdicts ${JSON.stringify(end.verdicts)}`,
+  );
+  log(
+    `mediators: ${counters.tasksStarted} tasks claimed, ${counters.outcomes} closed, ${counters.releases} released after no answer, ${counters.emptyPolls} empty polls (404) (all phases)`,
+  );
   log('');
   const cols = [
     ['route', 46, (r) => r.route],
@@ -941,20 +977,35 @@ async function main() {
     ['p99 ms', 8, (r) => r.latencyMs.p99, true],
     ['max ms', 8, (r) => r.latencyMs.max, true],
     ['errors', 6, (r) => r.errors, true],
-    ['statuses', 16, (r) => Object.entries(r.statuses).map(([s, c]) => `${s}×${c}`).join(' ')],
+    [
+      'statuses',
+      16,
+      (r) =>
+        Object.entries(r.statuses)
+          .map(([s, c]) => `${s}×${c}`)
+          .join(' '),
+    ],
   ];
   const pad = (s, n, right) => (right ? String(s).padStart(n) : String(s).padEnd(n));
   log(cols.map(([h, w, , r]) => pad(h, w, r)).join('  '));
   for (const r of routeResults) log(cols.map(([, w, f, rt]) => pad(f(r), w, rt)).join('  '));
-  log(`(POST /v1/referrals from its scheduled send time: p50 ${intakeSchedule.p50} ms, p99 ${intakeSchedule.p99} ms; late sends by the load generator: ${counters.lateIntakeSends})`);
+  log(
+    `(POST /v1/referrals from its scheduled send time: p50 ${intakeSchedule.p50} ms, p99 ${intakeSchedule.p99} ms; late sends by the load generator: ${counters.lateIntakeSends})`,
+  );
   log('');
   log(`queue lag (received → first evaluation), ${lag.evaluated} of ${lag.referrals} referrals: p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms`);
-  log(`evaluate-referral jobs waiting (every ${SAMPLE_MS / 1000} s): mean ${queueStats.evaluateWaiting.mean}, max ${queueStats.evaluateWaiting.max}; pending referrals mean ${queueStats.pendingReferrals.mean}, max ${queueStats.pendingReferrals.max}; drained in ${queueStats.drainSeconds} s after the load stopped`);
+  log(
+    `evaluate-referral jobs waiting (every ${SAMPLE_MS / 1000} s): mean ${queueStats.evaluateWaiting.mean}, max ${queueStats.evaluateWaiting.max}; pending referrals mean ${queueStats.pendingReferrals.mean}, max ${queueStats.pendingReferrals.max}; drained in ${queueStats.drainSeconds} s after the load stopped`,
+  );
   if (linkage) log(`linkage run: ${linkage.status} in ${linkage.seconds} s from the request; worker timings ${JSON.stringify(linkage.timings)}`);
-  log(`RSS (mean of the first / last ${RSS_WINDOW_MS / 1000} s of the window): API ${memory.api.startMb} → ${memory.api.endMb} MB (${memory.api.growthPct} %, range ${memory.api.minMb}–${memory.api.maxMb}, trend ${memory.api.trendMbPerMinute} MB/min); worker ${memory.worker.startMb} → ${memory.worker.endMb} MB (${memory.worker.growthPct} %, range ${memory.worker.minMb}–${memory.worker.maxMb}, trend ${memory.worker.trendMbPerMinute} MB/min)`);
+  log(
+    `RSS (mean of the first / last ${RSS_WINDOW_MS / 1000} s of the window): API ${memory.api.startMb} → ${memory.api.endMb} MB (${memory.api.growthPct} %, range ${memory.api.minMb}–${memory.api.maxMb}, trend ${memory.api.trendMbPerMinute} MB/min); worker ${memory.worker.startMb} → ${memory.worker.endMb} MB (${memory.worker.growthPct} %, range ${memory.worker.minMb}–${memory.worker.maxMb}, trend ${memory.worker.trendMbPerMinute} MB/min)`,
+  );
   for (const key of ['api', 'worker']) {
     const h = memory[key].heapAfterFullGc;
-    log(`${key === 'api' ? 'API' : 'worker'} V8 heap after each full GC in the window (${h.fullGcs}): first ${h.firstMb} MB, last ${h.lastMb} MB, range ${h.minMb}–${h.maxMb}, trend ${h.trendMbPerMinute} MB/min`);
+    log(
+      `${key === 'api' ? 'API' : 'worker'} V8 heap after each full GC in the window (${h.fullGcs}): first ${h.firstMb} MB, last ${h.lastMb} MB, range ${h.minMb}–${h.maxMb}, trend ${h.trendMbPerMinute} MB/min`,
+    );
   }
   log(
     `CPU over the window (% of one core): API ${cpu.apiPctOfCore}, worker ${cpu.workerPctOfCore}, load generator ${cpu.loadGeneratorPctOfCore}, ` +

@@ -146,12 +146,21 @@ async function main() {
   await withPg('postgres', (c) => c.query(`CREATE DATABASE "${DB_NAME}"`));
   dbCreated = true;
   const port = await freePort();
-  api = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), DIST.api], { cwd: ROOT, env: env({ PORT: String(port), HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  api = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), DIST.api], {
+    cwd: ROOT,
+    env: env({ PORT: String(port), HOST: '127.0.0.1' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tail = [];
   for (const s of [api.stdout, api.stderr]) s.on('data', (b) => tail.push(...b.toString().split('\n').filter(Boolean).slice(-20)));
   const base = `http://127.0.0.1:${port}`;
-  for (let t = Date.now(); ; ) {
-    if (await fetch(`${base}/health/ready`).then((r) => r.status === 200).catch(() => false)) break;
+  for (let t = Date.now(); ;) {
+    if (
+      await fetch(`${base}/health/ready`)
+        .then((r) => r.status === 200)
+        .catch(() => false)
+    )
+      break;
     if (Date.now() - t > 60_000) throw new Error(`the API did not become ready:\n${tail.slice(-20).join('\n')}`);
     await sleep(200);
   }
@@ -204,7 +213,11 @@ async function main() {
   const deepPages = stats(pages.slice(-20));
   log(`pages: ${pages.length} pages of 50; first 20 ${JSON.stringify(firstPages)}; last 20 (from task ${(pages.length - 20) * 50}) ${JSON.stringify(deepPages)}`);
   // Warm-up: a few claims per claimer (counted in the double-claim check, not in the figures).
-  await Promise.all(tokens.map(async (a) => { for (let i = 0; i < 5; i++) await claim(pool, a); }));
+  await Promise.all(
+    tokens.map(async (a) => {
+      for (let i = 0; i < 5; i++) await claim(pool, a);
+    }),
+  );
 
   // Burst: every claimer as fast as it can.
   const burst = [];
@@ -229,7 +242,9 @@ async function main() {
   const machineCores = machine0 === null ? null : +((machineBusySeconds() - machine0) / burstSeconds).toFixed(2);
   const selfUsage = process.cpuUsage(self0);
   const clientCores = +((selfUsage.user + selfUsage.system) / 1e6 / burstSeconds).toFixed(2);
-  log(`burst: cores busy — machine ${machineCores} of ${os.cpus().length}, API ${apiCpu}, this load generator ${clientCores}, the rest (Postgres, Redis, OS) ${(machineCores - apiCpu - clientCores).toFixed(2)}`);
+  log(
+    `burst: cores busy — machine ${machineCores} of ${os.cpus().length}, API ${apiCpu}, this load generator ${clientCores}, the rest (Postgres, Redis, OS) ${(machineCores - apiCpu - clientCores).toFixed(2)}`,
+  );
   log(`burst: ${burst.length} claims in ${SECONDS} s = ${Math.round(burstRate)} claims/s, ${burstErrors} non-200; latency ${JSON.stringify(stats(burst))}`);
 
   // Steady: open loop at RATE/s.
@@ -287,7 +302,13 @@ async function main() {
   const result = {
     machine,
     settings: { tasks: TASKS, seconds: SECONDS, claimers: CLAIMERS, steadyRate: RATE, pages: PAGES },
-    burst: { claims: burst.length, perSecond: Math.round(burstRate), errors: burstErrors, latencyMs: stats(burst), cores: { machine: machineCores, api: apiCpu, loadGenerator: clientCores } },
+    burst: {
+      claims: burst.length,
+      perSecond: Math.round(burstRate),
+      errors: burstErrors,
+      latencyMs: stats(burst),
+      cores: { machine: machineCores, api: apiCpu, loadGenerator: clientCores },
+    },
     steady: { claims: steady.length, errors: steadyErrors, latencyMs: steadyStats },
     pages: { walked: pages.length, firstMs: firstPages, deepestMs: deepPages },
     check,
@@ -298,7 +319,9 @@ async function main() {
   log(`\n| measure | result | target |\n|---|---|---|`);
   log(`| claim-next, ${CLAIMERS} claimers flat out | ${Math.round(burstRate).toLocaleString('en')} claims/s (p99 ${result.burst.latencyMs.p99} ms) | ≥ 2,000 claims/s |`);
   log(`| claim-next at a steady ${RATE}/s | p50 ${steadyStats.p50} ms, p99 ${steadyStats.p99} ms | p99 ≤ 25 ms |`);
-  log(`| list page (50) by cursor, pages 1–20 / ${pages.length - 19}–${pages.length} | p50 ${firstPages.p50} / ${deepPages.p50} ms, p99 ${firstPages.p99} / ${deepPages.p99} ms | |`);
+  log(
+    `| list page (50) by cursor, pages 1–20 / ${pages.length - 19}–${pages.length} | p50 ${firstPages.p50} / ${deepPages.p50} ms, p99 ${firstPages.p99} / ${deepPages.p99} ms | |`,
+  );
   return burstRate >= 2000 && steadyStats.p99 <= 25 && burstErrors === 0 && steadyErrors === 0 ? 0 : 3;
 }
 

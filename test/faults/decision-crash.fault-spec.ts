@@ -6,7 +6,7 @@
  * EVALUATION_TEST_HOLD_MS (refused in production).
  */
 import { amsterdamDate } from '@app/core';
-import { replayStoredDecisions } from '@app/mediation/evaluation-replay.service';
+import { replayStoredDecisions } from '@app/mediation';
 import { DECISION_INPUTS_LOCK } from '@app/referrals';
 import { dropFaultDb, Db, FaultEnv, faultEnv, http, referralMessage, Service, token, waitUntil } from './support/faults';
 
@@ -75,7 +75,11 @@ it('SIGKILL between reading the corrected figures and storing the decisions: aft
   );
   held.kill('SIGKILL');
   await held.exited;
-  await waitUntil(async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ggz-worker'`, [f.dbName]))[0].n === 0, 10_000, 20);
+  await waitUntil(
+    async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ggz-worker'`, [f.dbName]))[0].n === 0,
+    10_000,
+    20,
+  );
   // Nothing of the killed batches was stored: all forty still want a decision on the correction.
   expect(await pending()).toBe(40);
 

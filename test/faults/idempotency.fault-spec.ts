@@ -93,5 +93,7 @@ it('a batch of 1,000 re-sent after client timeouts → one referral per message,
   await waitUntil(async () => (await evaluationsPer(ids)).evaluated === 1000, 60_000, 250);
   await new Promise((r) => setTimeout(r, 2500));
   expect(await evaluationsPer(ids)).toEqual({ referrals: 1000, evaluated: 1000, maxEvaluations: 1, total: 1000 });
-  console.log(`fault idempotency: a batch of 1,000 takes ${Math.round(fullMs)} ms; cut off at ${cuts.join(' / ')} ms, stored after each: ${storedAfterTimeout.join(' / ')}; after the retries 1000, each evaluated once`);
+  console.log(
+    `fault idempotency: a batch of 1,000 takes ${Math.round(fullMs)} ms; cut off at ${cuts.join(' / ')} ms, stored after each: ${storedAfterTimeout.join(' / ')}; after the retries 1000, each evaluated once`,
+  );
 });

@@ -137,5 +137,7 @@ it('SIGTERM to the worker during jobs: the jobs it holds finish (no half-written
   await Promise.all([next.stop(), api.stop()]);
   await gdb.close();
   await dropFaultDb(g);
-  console.log(`fault worker-sigterm: 3,000 referrals; ${atExit.evaluated} evaluated when the worker exited (exit ${exit.code}, ${tookMs} ms after SIGTERM); the next worker evaluated the rest, each once`);
+  console.log(
+    `fault worker-sigterm: 3,000 referrals; ${atExit.evaluated} evaluated when the worker exited (exit ${exit.code}, ${tookMs} ms after SIGTERM); the next worker evaluated the rest, each once`,
+  );
 });

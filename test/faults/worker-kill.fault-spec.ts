@@ -80,7 +80,11 @@ describe('SIGKILL in the middle of evaluation', () => {
       worker.kill('SIGKILL');
       await worker.exited;
       // The killed worker's transactions are rolled back once Postgres sees its connections close.
-      await waitUntil(async () => (await db.one(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ggz-worker'`, [f.dbName])).n === 0, 10_000, 20);
+      await waitUntil(
+        async () => (await db.one(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ggz-worker'`, [f.dbName])).n === 0,
+        10_000,
+        20,
+      );
       const s = await state();
       killedAt.push(s.evaluated);
       expect(s.torn).toBe(0);
@@ -125,7 +129,15 @@ describe('linkage runs', () => {
   const reportRun = async () => (await http(api.url, 'GET', '/v1/ttp/report', { token: token('mediator', { uzovi: ['3311'] }) })).body.run.runId;
 
   beforeAll(async () => {
-    plan = planSnapshots({ today, locations: registry.locations, entries: 150_000, providers: 40, dupRate: 0.2, seed: 11, stage1Key: loadConfig({ NODE_ENV: 'test' }).ttp.stage1Key });
+    plan = planSnapshots({
+      today,
+      locations: registry.locations,
+      entries: 150_000,
+      providers: 40,
+      dupRate: 0.2,
+      seed: 11,
+      stage1Key: loadConfig({ NODE_ENV: 'test' }).ttp.stage1Key,
+    });
     truth = groundTruth(plan);
     const queue = [...plan.providers.keys()];
     await Promise.all(
@@ -176,7 +188,11 @@ describe('linkage runs', () => {
     }
     worker.kill('SIGKILL');
     await worker.exited;
-    await waitUntil(async () => (await db.one(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ggz-worker'`, [f.dbName])).n === 0, 10_000, 20);
+    await waitUntil(
+      async () => (await db.one(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ggz-worker'`, [f.dbName])).n === 0,
+      10_000,
+      20,
+    );
 
     // Killed while writing its outputs: nothing of them is there, the report is still the first run's.
     expect((await run(b)).status).toBe('running');
@@ -186,13 +202,21 @@ describe('linkage runs', () => {
 
     const restartedAt = performance.now();
     const next = await Service.worker(f.env);
-    const done = await waitUntil(async () => {
-      const r = await run(b);
-      return r.status === 'done' || r.status === 'failed' ? r : undefined;
-    }, 60_000, 50);
+    const done = await waitUntil(
+      async () => {
+        const r = await run(b);
+        return r.status === 'done' || r.status === 'failed' ? r : undefined;
+      },
+      60_000,
+      50,
+    );
     const tookMs = Math.round(performance.now() - restartedAt);
     expect(done).toMatchObject({ status: 'done', sameAs: null, error: null });
-    expect(done.counts).toMatchObject({ entries: 150_000, distinctPeople: truth.national.distinctPeople, peopleOnSeveralLists: truth.national.distinctPeople - truth.national.peopleOn['1'] });
+    expect(done.counts).toMatchObject({
+      entries: 150_000,
+      distinctPeople: truth.national.distinctPeople,
+      peopleOnSeveralLists: truth.national.distinctPeople - truth.national.peopleOn['1'],
+    });
     expect((await db.one(`SELECT attempts FROM ttp.run WHERE id = $1`, [b])).attempts).toBe(2);
     // Its outputs in full, the first run's feedback gone (only the newest run keeps it), and the report is this run's.
     expect(await outputsOf(b)).toEqual({ feedback: done.counts.feedbackEntries, cleaned: done.counts.cleanedCells });

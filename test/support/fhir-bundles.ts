@@ -64,7 +64,12 @@ export function referralBundle(msg: Record<string, any>, opts: BundleOptions = {
       entry: [
         {
           fullUrl: `urn:uuid:${randomUUID()}`,
-          resource: { resourceType: 'MessageHeader', id: msg.messageId, eventCoding: { system: 'https://ggz-wachttijd.nl/fhir/CodeSystem/message-event', code: 'referral' }, source: { endpoint: 'https://verwijsdienst.example/fhir' } },
+          resource: {
+            resourceType: 'MessageHeader',
+            id: msg.messageId,
+            eventCoding: { system: 'https://ggz-wachttijd.nl/fhir/CodeSystem/message-event', code: 'referral' },
+            source: { endpoint: 'https://verwijsdienst.example/fhir' },
+          },
         },
         ...resources.map(([fullUrl, resource]) => ({ fullUrl, resource })),
       ],

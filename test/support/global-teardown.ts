@@ -21,7 +21,8 @@ async function cleanUp(): Promise<void> {
   try {
     // Every decision the run made in its shared database, replayed with today's code: any difference fails the run.
     const { replayThenDrop } = await import('./replay');
-    if (process.env.TEST_DATABASE_URL && !process.env.KEEP_TEST_DATABASE) console.log(`replay: ${(await replayThenDrop(process.env.TEST_DATABASE_URL)).checked} decision(s), none differs`);
+    if (process.env.TEST_DATABASE_URL && !process.env.KEEP_TEST_DATABASE)
+      console.log(`replay: ${(await replayThenDrop(process.env.TEST_DATABASE_URL)).checked} decision(s), none differs`);
   } finally {
     await cleanUpQueues();
   }

@@ -2,15 +2,15 @@
  * Boots the real API and worker against this run's Postgres database and Redis prefix, with
  * their JSON logs captured so tests can look into them.
  */
+import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplicationContext } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
-import { createApiApp } from '../../apps/api/src/bootstrap';
-import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { AppConfig, loadConfig, Role, TokenService } from '@app/platform';
 import { amsterdamDate, syntheticBsn } from '@app/core';
+import { createApiApp } from '../../apps/api/src/bootstrap';
+import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { appendCapture, captureFile } from './log-scan';
 
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {

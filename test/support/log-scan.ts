@@ -135,9 +135,7 @@ export function checkLogDir(dir: string | undefined, keep = false): string {
   if (!dir) return 'log scan: no log directory (TEST_LOG_DIR) was set';
   const { files, lines, findings, exemptAgbs } = scanLogDir(dir);
   if (findings.length > 0) {
-    throw new Error(
-      `Log scan FAILED: ${findings.length} elfproef-valid number(s) (BSN-like) in the logs of this run (kept in ${dir}):\n${formatFindings(findings)}`,
-    );
+    throw new Error(`Log scan FAILED: ${findings.length} elfproef-valid number(s) (BSN-like) in the logs of this run (kept in ${dir}):\n${formatFindings(findings)}`);
   }
   if (!keep) rmSync(dir, { recursive: true, force: true });
   const exempt = exemptAgbs ? ` (${exemptAgbs} AGB code(s) in "agb" fields that pass it with a leading zero are exempt)` : '';

@@ -31,7 +31,26 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, WaitlistsModule, MediationModule, TtpModule],
-      controllers: [ReactiveSearchController, ReferralsController, FhirBundleController, ConsentWithdrawalsController, AuditController, HealthController, MetricsController, WhoamiController, WaitTimesController, NormsController, EvaluationsController, WorklistController, ProvidersController, RegistryImportController, SnapshotsController, RunsController, TtpOutputsController, MediationReportController],
+      controllers: [
+        ReactiveSearchController,
+        ReferralsController,
+        FhirBundleController,
+        ConsentWithdrawalsController,
+        AuditController,
+        HealthController,
+        MetricsController,
+        WhoamiController,
+        WaitTimesController,
+        NormsController,
+        EvaluationsController,
+        WorklistController,
+        ProvidersController,
+        RegistryImportController,
+        SnapshotsController,
+        RunsController,
+        TtpOutputsController,
+        MediationReportController,
+      ],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }, OpsMetricsService],
     };
   }

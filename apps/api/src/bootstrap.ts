@@ -9,8 +9,22 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAppDataSource } from '@app/migrations/data-source';
-import { AppConfig, createLogger, createValidationPipe, errorBody, ErrorResponseDto, HttpExceptionFilter, MAX_BODY_DEPTH, nestedDeeperThan, PinoNestLogger, registerHttpSecurity } from '@app/platform';
-import { MetricsRegistry, QueueService, registerHttpMetrics, TokenService } from '@app/platform';
+import {
+  AppConfig,
+  createLogger,
+  createValidationPipe,
+  errorBody,
+  ErrorResponseDto,
+  HttpExceptionFilter,
+  MAX_BODY_DEPTH,
+  nestedDeeperThan,
+  PinoNestLogger,
+  registerHttpSecurity,
+  MetricsRegistry,
+  QueueService,
+  registerHttpMetrics,
+  TokenService,
+} from '@app/platform';
 import { ApiModule } from './api.module';
 import { registerQueueDashboard } from './ops/queue-dashboard';
 import { registerFhirHttp } from './intake/fhir-outcome';
@@ -53,7 +67,10 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   // Plain callbacks, not async: these run on every request (a promise each costs throughput).
   fastify.addHook('onRequest', (req, reply, done) => {
     if (!closing) return done();
-    void reply.code(503).header('retry-after', '1').send(errorBody(503, 'The service is shutting down: send the request again', undefined, req.id));
+    void reply
+      .code(503)
+      .header('retry-after', '1')
+      .send(errorBody(503, 'The service is shutting down: send the request again', undefined, req.id));
   });
   fastify.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);

@@ -16,9 +16,19 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAppDataSource } from '@app/migrations/data-source';
-import { AuditService, ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
-import { describeReencryptReport, reencryptBsns } from '@app/platform';
-import { replayStoredDecisions } from '@app/mediation/evaluation-replay.service';
+import {
+  AuditService,
+  ensureDatabase,
+  isRole,
+  loadConfigOrExit,
+  revertLastMigrationLocked,
+  ROLES,
+  runMigrationsLocked,
+  TokenService,
+  describeReencryptReport,
+  reencryptBsns,
+} from '@app/platform';
+import { replayStoredDecisions } from '@app/mediation';
 import { isIsoDate } from '@app/core';
 import { generateSnapshots, readGenerateFlags } from './generate-snapshots';
 import { seedDemo } from './seed-demo';
@@ -58,9 +68,13 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (uzovis?.some((u) => !/^\d{4}$/.test(u))) throw new UsageError('--uzovi must be 4-digit UZOVI codes, comma-separated');
     const report = await withDataSource((ds) => replayStoredDecisions(ds, { uzovis, from: f.from, to: f.to }));
     for (const d of report.differences) {
-      process.stdout.write(`differs: evaluation ${d.evaluationId} (referral ${d.referralId}) ${d.field}: stored ${JSON.stringify(d.stored)}, recomputed ${JSON.stringify(d.recomputed)}\n`);
+      process.stdout.write(
+        `differs: evaluation ${d.evaluationId} (referral ${d.referralId}) ${d.field}: stored ${JSON.stringify(d.stored)}, recomputed ${JSON.stringify(d.recomputed)}\n`,
+      );
     }
-    process.stdout.write(`replayed ${report.checked} decision(s): ${report.differing} differ${report.differing > report.differences.length ? ` (first ${report.differences.length} differences shown)` : ''}\n`);
+    process.stdout.write(
+      `replayed ${report.checked} decision(s): ${report.differing} differ${report.differing > report.differences.length ? ` (first ${report.differences.length} differences shown)` : ''}\n`,
+    );
     if (report.differing > 0) process.exitCode = 1;
   },
 

@@ -9,18 +9,7 @@
  */
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  amsterdamDate,
-  DIAGNOSIS_GROUP_CODES,
-  DiagnosisGroup,
-  evaluateReferral,
-  isStaleMonth,
-  LocationWait,
-  NormSet,
-  selectNormSet,
-  syntheticBsn,
-  Verdict,
-} from '@app/core';
+import { amsterdamDate, DIAGNOSIS_GROUP_CODES, DiagnosisGroup, evaluateReferral, isStaleMonth, LocationWait, NormSet, selectNormSet, syntheticBsn, Verdict } from '@app/core';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { AppConfig, createLogger, PinoNestLogger, PlatformModule, Principal } from '@app/platform';
 import { ReferralIntakeService, ReferralMessageDto, ReferralsModule } from '@app/referrals';

@@ -49,7 +49,16 @@ export function exitCodeFor(status: number): (typeof EXIT)[keyof typeof EXIT] {
 }
 
 function describeRefusal(status: number, body: ServiceError): string {
-  const what = status === 401 ? 'the token was refused' : status === 403 ? 'the token does not allow this' : status === 429 ? 'too many requests: try again later' : status >= 500 ? 'the service failed' : 'the service refused the request';
+  const what =
+    status === 401
+      ? 'the token was refused'
+      : status === 403
+        ? 'the token does not allow this'
+        : status === 429
+          ? 'too many requests: try again later'
+          : status >= 500
+            ? 'the service failed'
+            : 'the service refused the request';
   return `${what} (HTTP ${status})${body.message ? `: ${body.message}` : ''}`;
 }
 
@@ -93,7 +102,12 @@ export function call(
   api: ApiSettings,
   method: 'GET' | 'POST',
   path: string,
-  opts: { body?: AsyncIterable<Buffer | string>; contentType?: string; accept?: string; /** Called once the whole body has been handed to the connection. */ onBodySent?: () => void } = {},
+  opts: {
+    body?: AsyncIterable<Buffer | string>;
+    contentType?: string;
+    accept?: string;
+    /** Called once the whole body has been handed to the connection. */ onBodySent?: () => void;
+  } = {},
 ): Promise<ApiResponse> {
   const base = parseBaseUrl(api.baseUrl);
   const url = new URL(base.pathname.replace(/\/+$/, '') + path, base);

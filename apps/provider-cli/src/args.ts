@@ -192,7 +192,7 @@ export function stage1Key(values: Parsed['values'], env: Env): Buffer {
   } else {
     source = 'GGZ_STAGE1_KEY';
     text = fromEnv(env, 'GGZ_STAGE1_KEY');
-    if (text === undefined) throw new UsageError('stage 1 needs the providers\' shared key: set GGZ_STAGE1_KEY (base64) or give --stage1-key-file FILE');
+    if (text === undefined) throw new UsageError("stage 1 needs the providers' shared key: set GGZ_STAGE1_KEY (base64) or give --stage1-key-file FILE");
   }
   const key = Buffer.from(text, 'base64');
   if (key.length < 32 || key.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) {

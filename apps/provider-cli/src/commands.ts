@@ -105,7 +105,10 @@ export async function pseudonymise(p: Parsed, io: Io): Promise<number> {
       throw new InputError(`cannot write ${outPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
-  write(io.stderr, `pseudonymised ${stats.pseudonymised} of ${stats.rows} row(s)${stats.rows > stats.pseudonymised ? ` (${stats.rows - stats.pseudonymised} carried a prePseudonym already)` : ''}${outPath ? `; written to ${outPath}` : ''}\n`);
+  write(
+    io.stderr,
+    `pseudonymised ${stats.pseudonymised} of ${stats.rows} row(s)${stats.rows > stats.pseudonymised ? ` (${stats.rows - stats.pseudonymised} carried a prePseudonym already)` : ''}${outPath ? `; written to ${outPath}` : ''}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -163,7 +166,9 @@ export async function upload(p: Parsed, io: Io): Promise<number> {
     if (e instanceof ServiceRefusal && e.exitCode === EXIT.refused && e.body.details?.length) {
       const problems = serviceProblems(e.body.details);
       if (input.regularFile) {
-        const lines = await linesOfRows((await openInput(file, io)).chunks, format, new Set(problems.flatMap((x) => (x.row === null ? [] : [x.row])))).catch(() => new Map<number, number>());
+        const lines = await linesOfRows((await openInput(file, io)).chunks, format, new Set(problems.flatMap((x) => (x.row === null ? [] : [x.row])))).catch(
+          () => new Map<number, number>(),
+        );
         for (const x of problems) if (x.row !== null) x.line = lines.get(x.row);
       }
       const more = e.body.details.length >= 100 ? ['  (the service names the first 100 problems)'] : [];
@@ -210,7 +215,13 @@ export async function feedback(p: Parsed, io: Io): Promise<number> {
   }
   write(io.stderr, `linkage run ${fb.run.runId} of ${fb.run.asOf ?? '?'}: ${fb.entries.length} of your clients also wait elsewhere\n`);
   if (!fb.linked) write(io.stderr, 'note: your snapshot was not in this run (linked: false) — send it again if it was made under an older key\n');
-  write(io.stdout, table(['clientRef', 'otherLists', 'otherStages'], fb.entries.map((e) => [e.clientRef, String(e.otherLists), e.otherStages.join(' ')])));
+  write(
+    io.stdout,
+    table(
+      ['clientRef', 'otherLists', 'otherStages'],
+      fb.entries.map((e) => [e.clientRef, String(e.otherLists), e.otherStages.join(' ')]),
+    ),
+  );
   return EXIT.ok;
 }
 

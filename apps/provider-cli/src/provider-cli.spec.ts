@@ -41,7 +41,12 @@ describe('stage 1 on a CSV', () => {
   it('replaces each BSN by the README’s test vectors and leaves everything else as it was', async () => {
     const input =
       '\uFEFF' +
-      [HEADER, 'K1,123456782,,centrum,depressie,2026-09-01,,waiting-intake,false', '', '"K,2",11222335,,"loc ""x""\r\nnext",angst,2026-08-14,2026-10-02,waiting-treatment,true'].join('\r\n') +
+      [
+        HEADER,
+        'K1,123456782,,centrum,depressie,2026-09-01,,waiting-intake,false',
+        '',
+        '"K,2",11222335,,"loc ""x""\r\nnext",angst,2026-08-14,2026-10-02,waiting-treatment,true',
+      ].join('\r\n') +
       '\r\n';
     const stats = { rows: 0, pseudonymised: 0 };
     const out = await collect(pseudonymiseSnapshot(chunked(input), 'csv', stage1, stats));
@@ -90,7 +95,9 @@ describe('stage 1 on a CSV', () => {
 
   it('refuses a wrong header, an unclosed quote and an empty file as input errors', async () => {
     await expect(collect(pseudonymiseSnapshot(chunked('clientRef,bsn\nK,1\n'), 'csv', stage1))).rejects.toThrow('the CSV header is not the snapshot header');
-    await expect(collect(pseudonymiseSnapshot(chunked(`${HEADER}\n"K1,1,,a\n`), 'csv', stage1))).rejects.toMatchObject({ problems: [{ row: 0, line: 2, reason: 'a quoted field is not closed' }] });
+    await expect(collect(pseudonymiseSnapshot(chunked(`${HEADER}\n"K1,1,,a\n`), 'csv', stage1))).rejects.toMatchObject({
+      problems: [{ row: 0, line: 2, reason: 'a quoted field is not closed' }],
+    });
     await expect(collect(pseudonymiseSnapshot(chunked(''), 'csv', stage1))).rejects.toThrow('the CSV has no header row');
   });
 });
@@ -114,7 +121,13 @@ describe('stage 1 on NDJSON', () => {
 
   it('finds the lines of the rows a refusal names (blank lines and quoted line breaks counted)', async () => {
     const csv = `${HEADER}\nA\n\n"B\nstill B"\nC\n`;
-    expect(await linesOfRows(chunked(csv), 'csv', new Set([0, 1, 2]))).toEqual(new Map([[0, 2], [1, 4], [2, 6]]));
+    expect(await linesOfRows(chunked(csv), 'csv', new Set([0, 1, 2]))).toEqual(
+      new Map([
+        [0, 2],
+        [1, 4],
+        [2, 6],
+      ]),
+    );
     expect(await linesOfRows(chunked('{}\n\n{}\n'), 'ndjson', new Set([1]))).toEqual(new Map([[1, 3]]));
   });
 });
@@ -140,7 +153,11 @@ describe('the command line', () => {
 
   it('takes settings from flags before the environment, and checks them', () => {
     expect(apiSettings({}, { GGZ_TOKEN: 't' })).toEqual({ baseUrl: 'http://127.0.0.1:3000', token: 't', timeoutMs: 60000 });
-    expect(apiSettings({ 'api-url': 'https://a', token: 'u', timeout: '2.5' }, { GGZ_API_URL: 'https://b', GGZ_TOKEN: 't' })).toEqual({ baseUrl: 'https://a', token: 'u', timeoutMs: 2500 });
+    expect(apiSettings({ 'api-url': 'https://a', token: 'u', timeout: '2.5' }, { GGZ_API_URL: 'https://b', GGZ_TOKEN: 't' })).toEqual({
+      baseUrl: 'https://a',
+      token: 'u',
+      timeoutMs: 2500,
+    });
     expect(() => apiSettings({}, {})).toThrow('no token');
     expect(() => apiSettings({ token: 'a b' }, {})).toThrow(UsageError);
     expect(() => apiSettings({ timeout: '0' }, { GGZ_TOKEN: 't' })).toThrow('--timeout');
@@ -168,7 +185,12 @@ describe('the command line', () => {
 
   it('maps answers to exit codes and the service’s details to rows and fields', () => {
     expect([400, 404, 409, 413, 415, 401, 403, 429, 500, 503, 302].map(exitCodeFor)).toEqual([3, 3, 3, 3, 3, 4, 4, 5, 5, 5, 5]);
-    expect(serviceProblems([{ field: 'rows[12].registeredOn', reason: 'r' }, { field: '(header)', reason: 'h' }])).toEqual([
+    expect(
+      serviceProblems([
+        { field: 'rows[12].registeredOn', reason: 'r' },
+        { field: '(header)', reason: 'h' },
+      ]),
+    ).toEqual([
       { row: 12, field: 'registeredOn', reason: 'r' },
       { row: null, field: '(header)', reason: 'h' },
     ]);

@@ -44,7 +44,7 @@ async function* lineBatches(source: AsyncIterable<Buffer | string>): AsyncGenera
     if (batch.length > 0) yield batch;
   }
   rest += decoder.end();
-  if (rest.length > 0) yield [{ text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, line: ++line }];
+  if (rest.length > 0) yield [{ text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, line: line + 1 }];
 }
 
 /** One CSV field, quoted only when it must be. */
@@ -209,7 +209,11 @@ export async function* pseudonymiseSnapshot(
     for (const { row, line, fields } of batch) {
       if (row === -1) {
         const wrong = headerProblems(fields);
-        if (wrong.length > 0) throw new InputError('the CSV header is not the snapshot header', wrong.map((reason) => ({ row: null, line, field: '(header)', reason })));
+        if (wrong.length > 0)
+          throw new InputError(
+            'the CSV header is not the snapshot header',
+            wrong.map((reason) => ({ row: null, line, field: '(header)', reason })),
+          );
         bsnAt = fields.indexOf('bsn');
         preAt = fields.indexOf('prePseudonym');
         out += fields.map(csvField).join(',') + '\n';

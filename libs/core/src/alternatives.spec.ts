@@ -7,7 +7,18 @@ import { AlternativesInput, CandidateLocation } from './waiting.types';
 const NORM = treeknormGgz();
 const cand = (id: string, over: Partial<CandidateLocation> & { a?: number; b?: number } = {}): CandidateLocation => {
   const { a = 2, b = 5, ...rest } = over;
-  return { locationId: id, agb: `9400${id.padStart(4, '0').slice(-4)}`, providerName: `Praktijk ${id}`, locationName: `Vestiging ${id}`, region: 'utrecht', municipality: 'Utrecht', contracted: true, treats: true, wait: { locationId: id, month: '2026-10', aanmeldWeeks: a, behandelWeeks: b }, ...rest };
+  return {
+    locationId: id,
+    agb: `9400${id.padStart(4, '0').slice(-4)}`,
+    providerName: `Praktijk ${id}`,
+    locationName: `Vestiging ${id}`,
+    region: 'utrecht',
+    municipality: 'Utrecht',
+    contracted: true,
+    treats: true,
+    wait: { locationId: id, month: '2026-10', aanmeldWeeks: a, behandelWeeks: b },
+    ...rest,
+  };
 };
 const input = (candidates: CandidateLocation[], over: Partial<AlternativesInput> = {}): AlternativesInput => ({
   referredAgb: '94000000',
@@ -30,9 +41,7 @@ describe('regions', () => {
 
 describe('rankAlternatives', () => {
   it('leaves out locations not contracted, not treating the group, without figures, or of the referred provider', () => {
-    const out = rankAlternatives(
-      input([cand('1', { contracted: false }), cand('2', { treats: false }), cand('3', { wait: null }), cand('4', { agb: '94000000' }), cand('5')]),
-    );
+    const out = rankAlternatives(input([cand('1', { contracted: false }), cand('2', { treats: false }), cand('3', { wait: null }), cand('4', { agb: '94000000' }), cand('5')]));
     expect(out.map((a) => a.locationId)).toEqual(['5']);
   });
 
@@ -116,9 +125,7 @@ describe('rankAlternatives (more)', () => {
   });
 
   it('breaks ties by provider name, then by location id, so the list is the same on every run', () => {
-    const out = rankAlternatives(
-      input([cand('b', { providerName: 'Zorggroep' }), cand('c', { providerName: 'Altrecht' }), cand('a', { providerName: 'Zorggroep' })]),
-    );
+    const out = rankAlternatives(input([cand('b', { providerName: 'Zorggroep' }), cand('c', { providerName: 'Altrecht' }), cand('a', { providerName: 'Zorggroep' })]));
     expect(out.map((x) => x.locationId)).toEqual(['c', 'a', 'b']);
   });
 

@@ -145,18 +145,31 @@ describe('evaluateReferral (more)', () => {
 
   it('property: raising any single figure of any location, or the accrued time, never turns above-norm into within-norm', () => {
     fc.assert(
-      fc.property(waits, norms, fc.nat(60), fc.nat(4), fc.constantFrom('aanmeldWeeks' as const, 'behandelWeeks' as const, 'accrued' as const), fc.integer({ min: 1, max: 100 }), (ws, norm, daysAgo, idx, what, step) => {
-        const ref = daysBefore('2026-11-22', daysAgo);
-        const before = evalOn(ws, ref, '2026-11-22', norm);
-        const i = idx % ws.length;
-        const after =
-          what === 'accrued'
-            ? evalOn(ws, daysBefore('2026-11-22', daysAgo + step), '2026-11-22', norm)
-            : evalOn(ws.map((w, k) => (k === i ? { ...w, [what]: w[what] + step / 10 } : w)), ref, '2026-11-22', norm);
-        if (before.verdict === 'above-norm') expect(after.verdict).toBe('above-norm');
-        // And the largest exceedance never shrinks either: the task never looks less urgent.
-        expect(after.maxExceedanceWeeks).toBeGreaterThanOrEqual(before.maxExceedanceWeeks);
-      }),
+      fc.property(
+        waits,
+        norms,
+        fc.nat(60),
+        fc.nat(4),
+        fc.constantFrom('aanmeldWeeks' as const, 'behandelWeeks' as const, 'accrued' as const),
+        fc.integer({ min: 1, max: 100 }),
+        (ws, norm, daysAgo, idx, what, step) => {
+          const ref = daysBefore('2026-11-22', daysAgo);
+          const before = evalOn(ws, ref, '2026-11-22', norm);
+          const i = idx % ws.length;
+          const after =
+            what === 'accrued'
+              ? evalOn(ws, daysBefore('2026-11-22', daysAgo + step), '2026-11-22', norm)
+              : evalOn(
+                  ws.map((w, k) => (k === i ? { ...w, [what]: w[what] + step / 10 } : w)),
+                  ref,
+                  '2026-11-22',
+                  norm,
+                );
+          if (before.verdict === 'above-norm') expect(after.verdict).toBe('above-norm');
+          // And the largest exceedance never shrinks either: the task never looks less urgent.
+          expect(after.maxExceedanceWeeks).toBeGreaterThanOrEqual(before.maxExceedanceWeeks);
+        },
+      ),
     );
   });
 
@@ -165,7 +178,11 @@ describe('evaluateReferral (more)', () => {
       fc.property(waits, norms, fc.nat(120), (ws, norm, daysAgo) => {
         const e = evalOn(ws, daysBefore('2026-11-22', daysAgo), '2026-11-22', norm);
         const acc = daysAgo / 7; // compared unrounded
-        const exp = { aanmelding: (w: LocationWait) => acc + w.aanmeldWeeks, behandeling: (w: LocationWait) => w.behandelWeeks, totaal: (w: LocationWait) => acc + w.aanmeldWeeks + w.behandelWeeks };
+        const exp = {
+          aanmelding: (w: LocationWait) => acc + w.aanmeldWeeks,
+          behandeling: (w: LocationWait) => w.behandelWeeks,
+          totaal: (w: LocationWait) => acc + w.aanmeldWeeks + w.behandelWeeks,
+        };
         for (const s of e.stages) {
           const best = Math.min(...ws.map(exp[s.stage]));
           const named = ws.find((w) => w.locationId === s.locationId)!;
@@ -174,7 +191,11 @@ describe('evaluateReferral (more)', () => {
           expect(s.exceedsByWeeks > 0).toBe(best > s.normWeeks + 1e-9);
         }
         // Re-evaluating with only the best location per stage gives the same stage results.
-        const verdictFromBest = e.stages.some((s) => evalOn([ws.find((w) => w.locationId === s.locationId)!], daysBefore('2026-11-22', daysAgo), '2026-11-22', norm).stages.find((x) => x.stage === s.stage)!.exceedsByWeeks > 0);
+        const verdictFromBest = e.stages.some(
+          (s) =>
+            evalOn([ws.find((w) => w.locationId === s.locationId)!], daysBefore('2026-11-22', daysAgo), '2026-11-22', norm).stages.find((x) => x.stage === s.stage)!
+              .exceedsByWeeks > 0,
+        );
         expect(e.verdict).toBe(verdictFromBest ? 'above-norm' : 'within-norm');
         expect(e.aboveNormStages).toEqual(e.stages.filter((s) => s.exceedsByWeeks > 0).map((s) => s.stage));
         expect(taskPriority(e) === 0).toBe(e.verdict !== 'above-norm');

@@ -130,7 +130,11 @@ describe('normSetProblems (more)', () => {
     ['a known urgency', { urgency: 'urgent' }, []],
     ['an unknown category', { category: 'basis' as never }, ['category']],
     ['a category on msz', { sector: 'msz', category: 'overig', maxWeeks: { polikliniek: 4, diagnostiek: 4, behandeling: 6 } }, ['category']],
-    ['a ggz set with msz stages', { maxWeeks: { polikliniek: 4, diagnostiek: 4, behandeling: 6 } }, ['maxWeeks.polikliniek', 'maxWeeks.diagnostiek', 'maxWeeks.aanmelding', 'maxWeeks.totaal']],
+    [
+      'a ggz set with msz stages',
+      { maxWeeks: { polikliniek: 4, diagnostiek: 4, behandeling: 6 } },
+      ['maxWeeks.polikliniek', 'maxWeeks.diagnostiek', 'maxWeeks.aanmelding', 'maxWeeks.totaal'],
+    ],
     ['104 weeks (the maximum)', { maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 104 } }, []],
     ['104.1 weeks', { maxWeeks: { aanmelding: 4, behandeling: 10, totaal: 104.1 } }, ['maxWeeks.totaal']],
     ['zero weeks', { maxWeeks: { aanmelding: 0, behandeling: 10, totaal: 14 } }, ['maxWeeks.aanmelding']],
@@ -200,7 +204,11 @@ describe('selectNormSet (more)', () => {
         );
         const date = day(d);
         const applies = (n: NormSet) =>
-          n.sector === 'ggz' && n.validFrom <= date && (n.validUntil === null || date < n.validUntil) && (n.urgency === null || n.urgency === u) && (n.category === null || n.category === c);
+          n.sector === 'ggz' &&
+          n.validFrom <= date &&
+          (n.validUntil === null || date < n.validUntil) &&
+          (n.urgency === null || n.urgency === u) &&
+          (n.category === null || n.category === c);
         const rank = (n: NormSet) => [n.urgency === null ? 0 : 1, n.category === null ? 0 : 1];
         const chosen = selectNormSet(sets, { sector: 'ggz', date, urgency: u, category: c });
         const applicable = sets.filter(applies);

@@ -92,10 +92,7 @@ function validOn(n: NormSet, date: string): boolean {
  * A set naming the same urgency/category beats a general one (null); a set naming another one
  * does not apply. Which date to pass is the caller's policy (see the evaluation).
  */
-export function selectNormSet(
-  sets: NormSet[],
-  q: { sector: Sector; date: string; urgency?: Urgency | null; category?: GgzCategory | null },
-): NormSet | null {
+export function selectNormSet(sets: NormSet[], q: { sector: Sector; date: string; urgency?: Urgency | null; category?: GgzCategory | null }): NormSet | null {
   const urgency = q.urgency ?? null;
   const category = q.category ?? null;
   let best: NormSet | null = null;

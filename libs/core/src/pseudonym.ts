@@ -71,7 +71,9 @@ export function stage1PrePseudonym(bsn: string, key: Buffer): string {
   assertKey(key, 'the stage-1 key');
   const bsn9 = normaliseBsn(bsn);
   if (!isValidBsn(bsn9)) throw new Error('stage1PrePseudonym needs a valid BSN (9 digits, or 8 with the leading zero implied, passing the elfproef)');
-  return createHmac('sha256', key).update(STAGE1_PREFIX + bsn9).digest('hex');
+  return createHmac('sha256', key)
+    .update(STAGE1_PREFIX + bsn9)
+    .digest('hex');
 }
 
 /** Whether a value has the form of a pre-pseudonym (64 lowercase hex characters). */
@@ -83,5 +85,7 @@ export function isPrePseudonym(value: unknown): value is string {
 export function stage2Pseudonym(prePseudonym: string, key: Buffer): string {
   assertKey(key, 'the stage-2 key');
   if (!isPrePseudonym(prePseudonym)) throw new Error('stage2Pseudonym needs a pre-pseudonym of 64 lowercase hex characters');
-  return createHmac('sha256', key).update(STAGE2_PREFIX + prePseudonym).digest('hex');
+  return createHmac('sha256', key)
+    .update(STAGE2_PREFIX + prePseudonym)
+    .digest('hex');
 }

@@ -139,7 +139,17 @@ describe('suppressSmallCells: small examples', () => {
     // p and q are both "<5" but p + q = 8 forces p = q = 4; the other part is 0, so the total has to go.
     const cells = [cell('T', 8), cell('p', 4), cell('q', 4), cell('z', 0)];
     const groups = [group('T', 'p', 'q', 'z')];
-    expect(possibleValues(cells, groups, new Map<string, Suppression>([['p', 'primary'], ['q', 'primary']]), 'p')).toEqual([4]);
+    expect(
+      possibleValues(
+        cells,
+        groups,
+        new Map<string, Suppression>([
+          ['p', 'primary'],
+          ['q', 'primary'],
+        ]),
+        'p',
+      ),
+    ).toEqual([4]);
     const result = suppressSmallCells(cells, groups);
     expect(sorted(result)).toEqual([
       ['T', 'secondary'],
@@ -209,14 +219,7 @@ describe('suppressSmallCells: small examples', () => {
     //  col   10  19 |  29
     const cells = [cell('x11', 2), cell('x12', 10), cell('x21', 8), cell('x22', 9)];
     cells.push(cell('r1', 12), cell('r2', 17), cell('c1', 10), cell('c2', 19), cell('all', 29));
-    const groups = [
-      group('r1', 'x11', 'x12'),
-      group('r2', 'x21', 'x22'),
-      group('c1', 'x11', 'x21'),
-      group('c2', 'x12', 'x22'),
-      group('all', 'r1', 'r2'),
-      group('all', 'c1', 'c2'),
-    ];
+    const groups = [group('r1', 'x11', 'x12'), group('r2', 'x21', 'x22'), group('c1', 'x11', 'x21'), group('c2', 'x12', 'x22'), group('all', 'r1', 'r2'), group('all', 'c1', 'c2')];
     const result = suppressSmallCells(cells, groups);
     expect(sorted(result)).toEqual([
       ['x11', 'primary'],
@@ -259,7 +262,11 @@ describe('suppressSmallCells: small examples', () => {
     expect(possibleValues(cells, groups, gap, 'x13')).toEqual([4]);
 
     const result = suppressSmallCells(cells, groups);
-    expect(sorted(result).filter(([, s]) => s === 'primary').map(([id]) => id)).toEqual(primaries);
+    expect(
+      sorted(result)
+        .filter(([, s]) => s === 'primary')
+        .map(([id]) => id),
+    ).toEqual(primaries);
     for (const id of primaries) expect([id, possibleValues(cells, groups, result, id).length > 1]).toEqual([id, true]);
   });
 
@@ -359,9 +366,24 @@ function randomTable(rng: () => number): Case {
   const cols = between(rng, 2, 4);
   const id = (name: string): string => `${name}${between(rng, 0, 9)}`;
   const x = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => cell(id(`x${i}${j}_`), count(rng), rng() < 0.92)));
-  const rowTotals = x.map((row, i) => cell(id(`r${i}_`), row.reduce((s, c) => s + c.value, 0), rng() < 0.95));
-  const colTotals = Array.from({ length: cols }, (_, j) => cell(id(`k${j}_`), x.reduce((s, row) => s + row[j].value, 0), rng() < 0.95));
-  const all = cell('all', rowTotals.reduce((s, c) => s + c.value, 0));
+  const rowTotals = x.map((row, i) =>
+    cell(
+      id(`r${i}_`),
+      row.reduce((s, c) => s + c.value, 0),
+      rng() < 0.95,
+    ),
+  );
+  const colTotals = Array.from({ length: cols }, (_, j) =>
+    cell(
+      id(`k${j}_`),
+      x.reduce((s, row) => s + row[j].value, 0),
+      rng() < 0.95,
+    ),
+  );
+  const all = cell(
+    'all',
+    rowTotals.reduce((s, c) => s + c.value, 0),
+  );
   const groups = [
     ...x.map((row, i) => group(rowTotals[i].id, ...row.map((c) => c.id))),
     ...colTotals.map((k, j) => group(k.id, ...x.map((row) => row[j].id))),
@@ -395,9 +417,7 @@ function check(c: Case, rng: () => number): 'protected' | 'secondary' | 'impossi
   } catch (error) {
     const match = /cannot protect the small count in cell "([^"]+)"/.exec((error as Error).message);
     if (!match) throw error;
-    const everything = new Map<string, Suppression>(
-      cells.filter((x) => x.value > 0).map((x): [string, Suppression] => [x.id, small(x.value) ? 'primary' : 'secondary']),
-    );
+    const everything = new Map<string, Suppression>(cells.filter((x) => x.value > 0).map((x): [string, Suppression] => [x.id, small(x.value) ? 'primary' : 'secondary']));
     const target = cells.findIndex((x) => x.id === match[1]);
     expect(small(cells[target].value)).toBe(true);
     expect(hasAlternative(cells, groups, readerBox(cells, everything, threshold), target)).toBe(false);

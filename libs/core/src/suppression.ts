@@ -191,7 +191,20 @@ function buildModel(cells: readonly SuppressionCell[], groups: readonly Suppress
   const componentGroups: number[][] = componentCells.map(() => []);
   totals.forEach((total, g) => componentGroups[component[total]].push(g));
   const memberCount = parts.reduce((s, ps) => s + ps.length + 1, 0);
-  return { threshold, ids, values, keep: cells.map((c) => c.keep ?? 0), totals, parts, groupsOf, component, componentCells, componentGroups, cyclic, propagationBudget: 1000 + 64 * memberCount };
+  return {
+    threshold,
+    ids,
+    values,
+    keep: cells.map((c) => c.keep ?? 0),
+    totals,
+    parts,
+    groupsOf,
+    component,
+    componentCells,
+    componentGroups,
+    cyclic,
+    propagationBudget: 1000 + 64 * memberCount,
+  };
 }
 
 /**
@@ -286,7 +299,11 @@ function findWitness(m: Model, c: number, base: Fixpoint): Float64Array | null {
       return holds ? lo : null;
     }
     const at = Math.min(Math.max(m.values[pick], lo[pick]), hi[pick]);
-    for (const [a, b] of [[at, at], [lo[pick], at - 1], [at + 1, hi[pick]]]) {
+    for (const [a, b] of [
+      [at, at],
+      [lo[pick], at - 1],
+      [at + 1, hi[pick]],
+    ]) {
       if (a > b) continue;
       const lo2 = lo.slice();
       const hi2 = hi.slice();
@@ -298,7 +315,10 @@ function findWitness(m: Model, c: number, base: Fixpoint): Float64Array | null {
     return null;
   };
   const start = base.converged ? m.groupsOf[c] : null;
-  for (const [a, b] of [[base.lo[c], m.values[c] - 1], [m.values[c] + 1, base.hi[c]]]) {
+  for (const [a, b] of [
+    [base.lo[c], m.values[c] - 1],
+    [m.values[c] + 1, base.hi[c]],
+  ]) {
     if (a > b) continue;
     const lo = base.lo.slice();
     const hi = base.hi.slice();
@@ -384,11 +404,7 @@ function rankCandidates(m: Model, state: Uint8Array, c: number, base: Fixpoint):
  * Throws on invalid input (unknown id, a value that is not a non-negative integer, a group that does not add up) and
  * when a small count cannot be protected at all by hiding non-zero published cells.
  */
-export function suppressSmallCells(
-  cells: readonly SuppressionCell[],
-  groups: readonly SuppressionGroup[],
-  options: SuppressionOptions = {},
-): Map<string, Suppression> {
+export function suppressSmallCells(cells: readonly SuppressionCell[], groups: readonly SuppressionGroup[], options: SuppressionOptions = {}): Map<string, Suppression> {
   const m = buildModel(cells, groups, options.threshold ?? DEFAULT_THRESHOLD);
   const n = m.ids.length;
   const state = new Uint8Array(n);

@@ -89,10 +89,11 @@ describe('dutchPublicHolidays', () => {
   it('lists a date once when two holidays coincide (Bevrijdingsdag = Hemelvaartsdag in 2016)', () => {
     expect(dutchPublicHolidays(2016).filter((d) => d === '2016-05-05')).toHaveLength(1);
     expect(dutchPublicHolidays(2016)).toHaveLength(9);
-    expect(namedDutchPublicHolidays(2016).filter((h) => h.date === '2016-05-05').map((h) => h.name)).toEqual([
-      'Bevrijdingsdag',
-      'Hemelvaartsdag',
-    ]);
+    expect(
+      namedDutchPublicHolidays(2016)
+        .filter((h) => h.date === '2016-05-05')
+        .map((h) => h.name),
+    ).toEqual(['Bevrijdingsdag', 'Hemelvaartsdag']);
   });
 
   it('returns sorted copies that callers cannot use to corrupt the cache', () => {

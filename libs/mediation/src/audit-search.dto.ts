@@ -1,7 +1,7 @@
 /** What an auditor asks of the access log: a person (by BSN), a user, a period — any combination. */
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { bsnProblem, isIsoDate } from '@app/core';
-import { Field, rules } from '@app/platform/http/field-check';
+import { Field, rules } from '@app/platform';
 
 const day = (v: unknown) => (isIsoDate(v) ? null : 'must be a date YYYY-MM-DD');
 

@@ -1,7 +1,7 @@
 /** A consent withdrawal names the referral by its id, or by the referral service's message id. */
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
-import { Field, FieldRule, rules } from '@app/platform/http/field-check';
+import { Field, FieldRule, rules } from '@app/platform';
 
 /** Exactly one of referralId and messageId. */
 const oneReference: FieldRule = (_v, o) => {

@@ -54,9 +54,19 @@ export class ConsentWithdrawalService {
       // Another insurer's referral is indistinguishable from a missing one.
       if (!referral) {
         await this.audit.record([
-          { actor: caller, personIndex: null, action: 'withdraw', resource: byId ? `referral/${request.referralId}` : 'referral/by-message-id', purpose: 'consent-withdrawal', outcome: 'refused' },
+          {
+            actor: caller,
+            personIndex: null,
+            action: 'withdraw',
+            resource: byId ? `referral/${request.referralId}` : 'referral/by-message-id',
+            purpose: 'consent-withdrawal',
+            outcome: 'refused',
+          },
         ]);
-        throw new NotFoundException({ message: 'No referral with this id for your organisation', details: [{ field: byId ? 'referralId' : 'messageId', reason: 'no referral of your organisation has it' }] });
+        throw new NotFoundException({
+          message: 'No referral with this id for your organisation',
+          details: [{ field: byId ? 'referralId' : 'messageId', reason: 'no referral of your organisation has it' }],
+        });
       }
       const receipt = (withdrawnAt: Date | null, tasksClosed: number, alreadyWithdrawn: boolean): WithdrawalReceipt => ({
         referralId: referral.id,
@@ -91,7 +101,17 @@ export class ConsentWithdrawalService {
         [referral.id, caller.subject, caller.role],
       );
       await this.audit.record(
-        [{ actor: caller, personIndex, action: 'withdraw', resource: `referral/${referral.id}`, purpose: 'consent-withdrawal', outcome: 'allowed', details: { tasksClosed: closed.length } }],
+        [
+          {
+            actor: caller,
+            personIndex,
+            action: 'withdraw',
+            resource: `referral/${referral.id}`,
+            purpose: 'consent-withdrawal',
+            outcome: 'allowed',
+            details: { tasksClosed: closed.length },
+          },
+        ],
         tx,
       );
       this.logger.log({ msg: 'consent withdrawn', referralId: referral.id, uzovi: referral.uzovi, by: caller.role, tasksClosed: closed.length });

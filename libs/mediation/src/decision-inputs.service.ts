@@ -34,22 +34,38 @@ export class DecisionInputsService {
   }
 
   async createNormSet(plain: unknown, createdBy: string): Promise<StoredNormSet & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change('norm-set', (tx) => this.normSets.create(plain, createdBy, tx), () => ALL);
+    const { result, reevaluating } = await this.reevaluation.change(
+      'norm-set',
+      (tx) => this.normSets.create(plain, createdBy, tx),
+      () => ALL,
+    );
     return { ...result, reevaluating };
   }
 
   async endNormSet(id: string, validUntil: unknown): Promise<StoredNormSet & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change('norm-set', (tx) => this.normSets.end(id, validUntil, tx), () => ALL);
+    const { result, reevaluating } = await this.reevaluation.change(
+      'norm-set',
+      (tx) => this.normSets.end(id, validUntil, tx),
+      () => ALL,
+    );
     return { ...result, reevaluating };
   }
 
   async succeedNormSet(id: string, plain: unknown, createdBy: string): Promise<{ ended: StoredNormSet; started: StoredNormSet; reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change('norm-set', (tx) => this.normSets.succeed(id, plain, createdBy, tx), () => ALL);
+    const { result, reevaluating } = await this.reevaluation.change(
+      'norm-set',
+      (tx) => this.normSets.succeed(id, plain, createdBy, tx),
+      () => ALL,
+    );
     return { ...result, reevaluating };
   }
 
   async changePolicy(plain: unknown, changedBy: string): Promise<PolicyVersion & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change('policy', (tx) => this.policy.change(plain, changedBy, tx), () => ALL);
+    const { result, reevaluating } = await this.reevaluation.change(
+      'policy',
+      (tx) => this.policy.change(plain, changedBy, tx),
+      () => ALL,
+    );
     return { ...result, reevaluating };
   }
 }

@@ -31,7 +31,12 @@ export function explainEvaluation(e: EvaluationExplanation, phase: string): stri
     });
     out.push(`Measured by the TTP on ${e.measured.asOf ?? 'its last run'}, duplicates counted once — ${cells.join('; ')}.`);
   }
-  const p = phase === 'phase-2' ? 'phase 2 (within-norm patients may also be offered mediation)' : phase === 'phase-1' ? 'phase 1 (only patients above the norm may be approached)' : 'no mediation phase';
+  const p =
+    phase === 'phase-2'
+      ? 'phase 2 (within-norm patients may also be offered mediation)'
+      : phase === 'phase-1'
+        ? 'phase 1 (only patients above the norm may be approached)'
+        : 'no mediation phase';
   const what = {
     'task-created': `a mediation task was created with ${e.alternatives} alternative${e.alternatives === 1 ? '' : 's'}`,
     'task-updated': `the open mediation task got ${e.alternatives} refreshed alternative${e.alternatives === 1 ? '' : 's'}`,

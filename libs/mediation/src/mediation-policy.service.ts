@@ -43,10 +43,11 @@ export class MediationPolicyService {
     const next = { phase1From: now.phase1From, phase2From: now.phase2From, ...(plain as Partial<MediationPolicy>) };
     const problems = policyProblems(next);
     if (problems.length > 0) throw new BadRequestException({ message: 'The policy is invalid', details: problems });
-    const rows = await db.query(
-      `INSERT INTO mediation_policy (phase1_from, phase2_from, changed_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-      [next.phase1From, next.phase2From, changedBy],
-    );
+    const rows = await db.query(`INSERT INTO mediation_policy (phase1_from, phase2_from, changed_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
+      next.phase1From,
+      next.phase2From,
+      changedBy,
+    ]);
     return toVersion(rows[0]);
   }
 }

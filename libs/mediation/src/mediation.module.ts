@@ -15,10 +15,26 @@ import { ReferralEvaluationService } from './referral-evaluation.service';
 import { WorklistService } from './worklist.service';
 import { MediationReportService } from './reports/mediation-report.service';
 
+/** The services of this module, all of them exported. */
+const SERVICES = [
+  ConsentWithdrawalService,
+  ReactiveSearchService,
+  RetentionService,
+  NormSetsService,
+  MediationPolicyService,
+  ReferralEvaluationService,
+  ReevaluationService,
+  EvaluationHistoryService,
+  WorklistService,
+  MediationReportService,
+  DecisionInputsService,
+  EvaluationReplayService,
+];
+
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */
 @Module({
   imports: [ReferralsModule, WaitlistsModule, TtpModule],
-  providers: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService, DecisionInputsService, EvaluationReplayService],
-  exports: [ConsentWithdrawalService, ReactiveSearchService, RetentionService, NormSetsService, MediationPolicyService, ReferralEvaluationService, ReevaluationService, EvaluationHistoryService, WorklistService, MediationReportService, DecisionInputsService, EvaluationReplayService],
+  providers: SERVICES,
+  exports: SERVICES,
 })
 export class MediationModule {}

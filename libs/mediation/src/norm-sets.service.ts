@@ -135,7 +135,10 @@ export class NormSetsService {
     const problems = normSetProblems(changed).filter((p) => p.field === 'validUntil');
     if (validUntil === undefined) problems.push({ field: 'validUntil', reason: 'is required (a date, or null for open-ended)' });
     if (problems.length > 0) throw new BadRequestException({ message: 'The new end date is invalid', details: problems });
-    const clash = overlappingSets(changed, (await this.all(db)).filter((s) => s.id !== id));
+    const clash = overlappingSets(
+      changed,
+      (await this.all(db)).filter((s) => s.id !== id),
+    );
     if (clash.length > 0) throw overlapConflict(clash);
     try {
       // TypeORM answers an UPDATE … RETURNING with [rows, affected].

@@ -42,7 +42,15 @@ export class ReactiveSearchService {
       [this.vault.blindIndex(bsn), caller.uzovis],
     );
     await this.audit.record([
-      { actor: caller, personIndex: this.vault.auditIndex(bsn), action: 'search', resource: 'referral/by-bsn', purpose: 'reactive-request', outcome: 'allowed', details: { reason, found: rows.length } },
+      {
+        actor: caller,
+        personIndex: this.vault.auditIndex(bsn),
+        action: 'search',
+        resource: 'referral/by-bsn',
+        purpose: 'reactive-request',
+        outcome: 'allowed',
+        details: { reason, found: rows.length },
+      },
     ]);
     return {
       referrals: rows.map((r) => ({

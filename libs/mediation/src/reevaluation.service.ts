@@ -48,11 +48,7 @@ export class ReevaluationService {
   /** Marks the open referrals of `scope` in `tx` (the transaction of the change); returns their ids. */
   mark(tx: Tx, reason: PendingReason, scope: ReevaluationScope, now = new Date()): Promise<string[]> {
     if ('all' in scope) return this.handoff.markForReevaluation(tx, reason, OPEN, this.horizon(now));
-    return this.handoff.markForReevaluation(tx, reason, `${OPEN} AND r.agb = $4 AND r.klachtenprofiel = ANY($5::text[])`, [
-      ...this.horizon(now),
-      scope.agb,
-      scope.diagnosisGroups,
-    ]);
+    return this.handoff.markForReevaluation(tx, reason, `${OPEN} AND r.agb = $4 AND r.klachtenprofiel = ANY($5::text[])`, [...this.horizon(now), scope.agb, scope.diagnosisGroups]);
   }
 
   /**
@@ -94,10 +90,10 @@ export class ReevaluationService {
       );
       const moved = marks.filter((m) => m.seen !== m.now);
       if (moved.length === 0) return;
-      await tx.query(
-        `UPDATE evaluation_catch_up c SET seen = x.now, changed_at = now() FROM unnest($1::text[], $2::text[]) AS x(kind, now) WHERE c.kind = x.kind`,
-        [moved.map((m) => m.kind), moved.map((m) => m.now)],
-      );
+      await tx.query(`UPDATE evaluation_catch_up c SET seen = x.now, changed_at = now() FROM unnest($1::text[], $2::text[]) AS x(kind, now) WHERE c.kind = x.kind`, [
+        moved.map((m) => m.kind),
+        moved.map((m) => m.now),
+      ]);
       // One request covers both: each is every open referral.
       const reason: PendingReason = moved.some((m) => m.kind === 'registry') ? 'registry' : 'measured-waits';
       const ids = await this.mark(tx, reason, { all: true }, now);

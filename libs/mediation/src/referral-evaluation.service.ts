@@ -89,7 +89,10 @@ type TaskAction = 'create' | 'refresh' | 'reinstate' | 'allow' | 'withdraw' | 'f
  *   when claimed); one whose contact is under way stays with its assignee, flagged "start no new
  *   contact". A task a person closed is left alone either way.
  */
-export function planTask(offer: boolean, t: ExistingTask | undefined): { action: TaskAction; refresh: boolean; taskId: string | null; mediation: EvaluationExplanation['mediation'] } {
+export function planTask(
+  offer: boolean,
+  t: ExistingTask | undefined,
+): { action: TaskAction; refresh: boolean; taskId: string | null; mediation: EvaluationExplanation['mediation'] } {
   const waiting = t !== undefined && t.status === 'open' && t.assignee === null;
   const plan = (action: TaskAction, mediation: EvaluationExplanation['mediation'], refresh = false) => ({ action, refresh, taskId: t?.id ?? null, mediation });
   if (!t) return offer ? plan('create', 'task-created') : plan('none', 'not-offered');

@@ -53,7 +53,13 @@ describe('replayDecision', () => {
   it('shows what the rounded comparison got wrong: 3 days + 3.6 weeks was stored as within a norm of 4', () => {
     // As the code before 2026-12 decided it: accrued 0.4 (rounded) + 3.6 = 4.0, within.
     const old = stored({ offered: undefined, mediation: 'not-offered' });
-    old.explanation.result = { verdict: 'within-norm', accruedWeeks: 0.4, stages: old.explanation.result.stages.map((st) => ({ ...st, exceedsByWeeks: 0 })), aboveNormStages: [], maxExceedanceWeeks: 0 };
+    old.explanation.result = {
+      verdict: 'within-norm',
+      accruedWeeks: 0.4,
+      stages: old.explanation.result.stages.map((st) => ({ ...st, exceedsByWeeks: 0 })),
+      aboveNormStages: [],
+      maxExceedanceWeeks: 0,
+    };
     old.verdict = 'within-norm';
     const diffs = replayDecision(old);
     expect(diffs.find((d) => d.field === 'verdict')).toMatchObject({ stored: 'within-norm', recomputed: 'above-norm' });

@@ -30,7 +30,9 @@ const NOT_OFFERED: EvaluationExplanation['mediation'][] = ['task-withdrawn', 'ta
 
 /** JSON with object keys sorted (jsonb stores keys in an order of its own). */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
 }
 
 export function replayDecision(d: StoredDecision): ReplayDifference[] {

@@ -1,7 +1,7 @@
 /** Requests and answers of the mediation worklist. Every command carries the task's version. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
-import { Field, FieldRule, rules } from '@app/platform/http/field-check';
+import { Field, FieldRule, rules } from '@app/platform';
 
 export const TASK_STATUSES = ['open', 'in-progress', 'awaiting-patient', 'closed'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];

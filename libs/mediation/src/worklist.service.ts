@@ -211,10 +211,16 @@ export class WorklistService {
   claim(id: string, caller: Principal, version: number): Promise<TaskSummaryDto> {
     return this.command(id, caller, version, (t) => {
       if (t.status !== 'open' || t.assignee !== null) {
-        throw conflict('The task is not open for claiming', 'id', t.assignee ? `is assigned to ${t.assignee === caller.subject ? 'you' : 'someone else'}; a mediation lead may reassign it` : `is ${t.status}`);
+        throw conflict(
+          'The task is not open for claiming',
+          'id',
+          t.assignee ? `is assigned to ${t.assignee === caller.subject ? 'you' : 'someone else'}; a mediation lead may reassign it` : `is ${t.status}`,
+        );
       }
-      if (t.no_new_contact_since !== null) throw conflict('The task is flagged: start no new contact', 'id', 'its referral is now within the norm; a mediation lead may assign it to finish the contact under way');
-      if (t.referral_status !== 'evaluated') throw conflict('The task is being re-evaluated', 'id', 'its referral is being judged again on changed inputs; try again in a few seconds');
+      if (t.no_new_contact_since !== null)
+        throw conflict('The task is flagged: start no new contact', 'id', 'its referral is now within the norm; a mediation lead may assign it to finish the contact under way');
+      if (t.referral_status !== 'evaluated')
+        throw conflict('The task is being re-evaluated', 'id', 'its referral is being judged again on changed inputs; try again in a few seconds');
       return { set: { status: 'in-progress', assignee: caller.subject, claimed_at: new Date() }, event: { type: 'claimed' } };
     });
   }
@@ -228,7 +234,8 @@ export class WorklistService {
 
   assign(id: string, caller: Principal, dto: AssignDto): Promise<TaskSummaryDto> {
     return this.command(id, caller, dto.version, (t) => {
-      if (!isLead(caller)) throw new ForbiddenException({ message: 'Only a mediation lead may assign tasks', details: [{ field: 'assignee', reason: 'requires the role mediation-lead' }] });
+      if (!isLead(caller))
+        throw new ForbiddenException({ message: 'Only a mediation lead may assign tasks', details: [{ field: 'assignee', reason: 'requires the role mediation-lead' }] });
       if (t.status === 'closed') throw conflict('A closed task cannot be assigned', 'id', 'is closed; reopen it first');
       return {
         set: { status: t.status === 'awaiting-patient' ? 'awaiting-patient' : 'in-progress', assignee: dto.assignee, claimed_at: new Date() },
@@ -258,7 +265,11 @@ export class WorklistService {
       this.assertWorking(t, caller);
       const needed = this.config.worklist.unreachableAfterAttempts;
       if (dto.outcome === 'unreachable' && t.failed_contact_attempts < needed) {
-        throw conflict('Too few contact attempts for "unreachable"', 'outcome', `"unreachable" needs ${needed} failed contact attempts; this task has ${t.failed_contact_attempts}`);
+        throw conflict(
+          'Too few contact attempts for "unreachable"',
+          'outcome',
+          `"unreachable" needs ${needed} failed contact attempts; this task has ${t.failed_contact_attempts}`,
+        );
       }
       let details: Record<string, unknown> = {};
       if (dto.outcome === 'accepted-alternative') {
@@ -278,10 +289,15 @@ export class WorklistService {
 
   reopen(id: string, caller: Principal, version: number): Promise<TaskSummaryDto> {
     return this.command(id, caller, version, (t) => {
-      if (!isLead(caller)) throw new ForbiddenException({ message: 'Only a mediation lead may reopen tasks', details: [{ field: 'id', reason: 'requires the role mediation-lead' }] });
+      if (!isLead(caller))
+        throw new ForbiddenException({ message: 'Only a mediation lead may reopen tasks', details: [{ field: 'id', reason: 'requires the role mediation-lead' }] });
       if (t.status !== 'closed') throw conflict('Only a closed task can be reopened', 'id', `is ${t.status}`);
       if (t.outcome === 'phase-withdrawn') {
-        throw conflict('A task withdrawn by the phase rule cannot be reopened', 'id', 'was withdrawn because its referral may not be approached in this phase; it comes back by itself when the referral is above the norm again');
+        throw conflict(
+          'A task withdrawn by the phase rule cannot be reopened',
+          'id',
+          'was withdrawn because its referral may not be approached in this phase; it comes back by itself when the referral is above the norm again',
+        );
       }
       return {
         set: { status: 'open', assignee: null, claimed_at: null, outcome: null, outcome_details: null, closed_at: null },
@@ -389,8 +405,7 @@ export class WorklistService {
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    const nextCursor =
-      more && last ? Buffer.from(JSON.stringify({ s: sort, p: last.priority, d: last.due_date, c: last.created_exact, id: last.id })).toString('base64url') : null;
+    const nextCursor = more && last ? Buffer.from(JSON.stringify({ s: sort, p: last.priority, d: last.due_date, c: last.created_exact, id: last.id })).toString('base64url') : null;
     return { items: page.map((r) => toSummary(r, today)), nextCursor };
   }
 
@@ -440,10 +455,7 @@ export class WorklistService {
     await this.audit.record([
       { actor: caller, personIndex: t.audit_index, action: showBsn ? 'read-bsn' : 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' },
     ]);
-    const events: any[] = await this.db.query(
-      `SELECT type, actor, actor_role, at, details FROM task_event WHERE task_id = $1 ORDER BY id`,
-      [id],
-    );
+    const events: any[] = await this.db.query(`SELECT type, actor, actor_role, at, details FROM task_event WHERE task_id = $1 ORDER BY id`, [id]);
     const e = t.evaluation;
     return {
       ...toSummary(t, amsterdamDate(new Date())),
@@ -457,7 +469,15 @@ export class WorklistService {
         agb: t.agb,
         verdict: t.verdict,
       },
-      evaluation: e && { id: e.id, evaluatedAt: e.evaluated_at, trigger: e.trigger, verdict: e.verdict, phase: e.phase, summary: explainEvaluation(e.explanation, e.phase), explanation: e.explanation },
+      evaluation: e && {
+        id: e.id,
+        evaluatedAt: e.evaluated_at,
+        trigger: e.trigger,
+        verdict: e.verdict,
+        phase: e.phase,
+        summary: explainEvaluation(e.explanation, e.phase),
+        explanation: e.explanation,
+      },
       alternatives: t.alternatives,
       alternativesUpdatedAt: t.alternatives_updated_at.toISOString(),
       outcomeDetails: t.outcome_details,
@@ -501,12 +521,19 @@ export class WorklistService {
         caller.role,
         JSON.stringify(change.event.details ?? {}),
       ]);
-      const [out] = await tx.query(
-        `SELECT ${SUMMARY_COLUMNS}, r.audit_index FROM mediation_task t JOIN referral r ON r.id = t.referral_id WHERE t.id = $1`,
-        [id],
-      );
+      const [out] = await tx.query(`SELECT ${SUMMARY_COLUMNS}, r.audit_index FROM mediation_task t JOIN referral r ON r.id = t.referral_id WHERE t.id = $1`, [id]);
       await this.audit.record(
-        [{ actor: caller, personIndex: out.audit_index, action: 'update', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed', details: { command: change.event.type } }],
+        [
+          {
+            actor: caller,
+            personIndex: out.audit_index,
+            action: 'update',
+            resource: `task/${id}`,
+            purpose: 'zorgbemiddeling',
+            outcome: 'allowed',
+            details: { command: change.event.type },
+          },
+        ],
         tx,
       );
       return toSummary(out, amsterdamDate(new Date()));

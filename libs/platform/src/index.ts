@@ -19,3 +19,4 @@ export * from './platform.tokens';
 export * from './http/read-body';
 export * from './audit/audit.service';
 export * from './metrics/metrics';
+export * from './http/field-check';

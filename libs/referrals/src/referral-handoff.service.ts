@@ -11,9 +11,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { QUEUE_NAMES, QueueService } from '@app/platform/queue/queue.service';
-import { APP_CONFIG } from '@app/platform/platform.tokens';
-import type { AppConfig } from '@app/platform/config/config';
+import { QUEUE_NAMES, QueueService, APP_CONFIG } from '@app/platform';
+import type { AppConfig } from '@app/platform';
 import type { PendingReason } from './referral.entity';
 
 export const EVALUATE_REFERRALS_JOB = 'evaluate-referrals';
@@ -54,7 +53,13 @@ export class ReferralHandoffService {
     const jobs = [];
     for (let i = 0; i < referralIds.length; i += size) {
       const ids = referralIds.slice(i, i + size);
-      const jobId = ids.length === 1 && round === '' ? ids[0] : `b-${createHash('sha256').update(`${round}|${ids.join(',')}`).digest('hex').slice(0, 40)}`;
+      const jobId =
+        ids.length === 1 && round === ''
+          ? ids[0]
+          : `b-${createHash('sha256')
+              .update(`${round}|${ids.join(',')}`)
+              .digest('hex')
+              .slice(0, 40)}`;
       jobs.push({
         name: EVALUATE_REFERRALS_JOB,
         data: { referralIds: ids } satisfies EvaluateReferralsJob,

@@ -7,11 +7,8 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { maskBsn, normaliseBsn } from '@app/core';
-import { AuditService } from '@app/platform/audit/audit.service';
-import { BsnVault } from '@app/platform/crypto/bsn-vault';
-import type { Principal } from '@app/platform/auth/roles';
-import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
-import { validatePlain } from '@app/platform/http/validation';
+import { AuditService, BsnVault, validatePlain } from '@app/platform';
+import type { Principal, FieldErrorDto } from '@app/platform';
 import { ReferralMessageDto } from './referral-message.dto';
 import { ReferralHandoffService } from './referral-handoff.service';
 import type { ReferralStatus } from './referral.entity';

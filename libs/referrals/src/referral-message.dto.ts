@@ -6,7 +6,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ValidateNested } from 'class-validator';
 import { amsterdamDate, bsnProblem, DIAGNOSIS_GROUP_CODES, isDiagnosisGroup, isIsoDate, isIsoDateTime } from '@app/core';
-import { Field, rules } from '@app/platform/http/field-check';
+import { Field, rules } from '@app/platform';
 
 export const CONSENT_SCOPE = 'zorgbemiddeling';
 /** Clocks differ: a consent time up to this far ahead of ours is accepted. */
@@ -22,8 +22,7 @@ const instantNotFuture = rules.all(rules.required, rules.string, (v) => {
   return Date.parse(v as string) > Date.now() + CLOCK_SKEW_MS ? 'must not be in the future' : null;
 });
 
-const identifierText = (max: number) =>
-  rules.all(rules.required, rules.string, rules.length(1, max), rules.pattern(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'));
+const identifierText = (max: number) => rules.all(rules.required, rules.string, rules.length(1, max), rules.pattern(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'));
 
 export class ConsentDto {
   @ApiProperty({ example: 'c-2026-000123', description: 'Id of the consent record at the referral service' })
@@ -72,7 +71,7 @@ export class ReferralMessageDto {
   @Field(rules.all(rules.required, rules.string, rules.pattern(/^\d{4}$/, 'must be exactly 4 digits')))
   uzovi: string;
 
-  @ApiProperty({ type: ConsentDto, description: 'Evidence of the patient\'s consent; without it nothing is stored' })
+  @ApiProperty({ type: ConsentDto, description: "Evidence of the patient's consent; without it nothing is stored" })
   @Field((v) =>
     v === undefined || v === null
       ? "is required: without the patient's consent the referral may not be stored"

@@ -20,7 +20,12 @@ export class ReferralViewDto {
   @ApiProperty({ example: '94012345' }) agb: string;
   @ApiProperty({ type: ConsentViewDto }) consent: ConsentViewDto;
   @ApiProperty({ enum: REFERRAL_STATUSES, description: 'pending: waiting for an evaluation; evaluated: see verdict' }) status: ReferralStatus;
-  @ApiPropertyOptional({ enum: ['above-norm', 'within-norm', 'no-data', 'no-norm'], nullable: true, type: String, description: 'Outcome of the latest evaluation (no-norm: no norm set applies on the referral date)' })
+  @ApiPropertyOptional({
+    enum: ['above-norm', 'within-norm', 'no-data', 'no-norm'],
+    nullable: true,
+    type: String,
+    description: 'Outcome of the latest evaluation (no-norm: no norm set applies on the referral date)',
+  })
   verdict: string | null;
   @ApiProperty() receivedAt: string;
   @ApiProperty() statusChangedAt: string;

@@ -6,7 +6,16 @@ function national(regions: RawAggregates['regions'], providers: RawAggregates['p
   const sum = (f: (r: RawAggregates['regions'][number]) => number) => regions.reduce((n, r) => n + f(r), 0);
   return {
     // Every person in one region only here, so the national row is the sum of the regions.
-    national: { entries: sum((r) => r.entries), distinctPeople: sum((r) => r.distinctPeople), peopleOn: on(sum((r) => r.peopleOn['1']), sum((r) => r.peopleOn['2']), sum((r) => r.peopleOn['3']), sum((r) => r.peopleOn['4+'])) },
+    national: {
+      entries: sum((r) => r.entries),
+      distinctPeople: sum((r) => r.distinctPeople),
+      peopleOn: on(
+        sum((r) => r.peopleOn['1']),
+        sum((r) => r.peopleOn['2']),
+        sum((r) => r.peopleOn['3']),
+        sum((r) => r.peopleOn['4+']),
+      ),
+    },
     providers,
     regions,
     diagnosisGroups: [],
@@ -49,14 +58,20 @@ describe('the insurer report', () => {
   });
 
   it('builds for a run that linked nothing', () => {
-    const r = buildInsurerReport({ national: { entries: 0, distinctPeople: 0, peopleOn: on(0, 0, 0, 0) }, providers: [], regions: [], diagnosisGroups: [], overlaps: [] }, { topOverlaps: 20 });
+    const r = buildInsurerReport(
+      { national: { entries: 0, distinctPeople: 0, peopleOn: on(0, 0, 0, 0) }, providers: [], regions: [], diagnosisGroups: [], overlaps: [] },
+      { topOverlaps: 20 },
+    );
     expect(r.national).toEqual({ entries: 0, distinctPeople: 0, peopleOn: { '1': 0, '2': 0, '3': 0, '4+': 0 } });
   });
 
   it('protects what is derivable but not printed: people only at this provider', () => {
     // 50 distinct, 48 also elsewhere → 2 only here: also-elsewhere must not be shown.
     const r = buildInsurerReport(
-      { ...national([{ key: 'utrecht', entries: 60, distinctPeople: 50, peopleOn: on(2, 48, 0, 0) }]), providers: [{ agb: '73000001', name: 'A', entries: 60, distinctPeople: 50, alsoElsewhere: 48 }] },
+      {
+        ...national([{ key: 'utrecht', entries: 60, distinctPeople: 50, peopleOn: on(2, 48, 0, 0) }]),
+        providers: [{ agb: '73000001', name: 'A', entries: 60, distinctPeople: 50, alsoElsewhere: 48 }],
+      },
       { topOverlaps: 20 },
     );
     expect(r.providers[0]).toMatchObject({ distinctPeople: 50, alsoElsewhere: 'x' });

@@ -153,7 +153,7 @@ export class LinkageService {
   async runQueued(olderThanSeconds: number): Promise<number> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
-    let requeued: string[] = [];
+    let requeued: string[];
     try {
       const [{ free }] = await qr.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS free`, [RUN_LOCK]);
       if (!free) return 0;
@@ -167,7 +167,12 @@ export class LinkageService {
             WHERE status = 'running' RETURNING id, status, attempts`,
           [MAX_RUN_ATTEMPTS],
         );
-        for (const o of orphans) this.logger.warn({ msg: o.status === 'queued' ? 'linkage run interrupted; queued again' : 'linkage run interrupted too often; failed', runId: o.id, attempts: o.attempts });
+        for (const o of orphans)
+          this.logger.warn({
+            msg: o.status === 'queued' ? 'linkage run interrupted; queued again' : 'linkage run interrupted too often; failed',
+            runId: o.id,
+            attempts: o.attempts,
+          });
         requeued = orphans.filter((o) => o.status === 'queued').map((o) => o.id);
       } finally {
         await qr.query(`SELECT pg_advisory_unlock(hashtext($1))`, [RUN_LOCK]);
@@ -203,7 +208,11 @@ export class LinkageService {
     const awaiting = all.filter((i) => i.keyVersion !== keyVersion);
     const t = this.config.ttp;
     const key = createHash('sha256')
-      .update([LINKAGE_RULES, `key:${keyVersion}`, `registry:${registryVersion}`, `flag:${t.flagWeeks}`, `top:${t.topOverlaps}`, ...used.map((i) => `${i.agb}:${i.snapshotId}`)].join('\n'))
+      .update(
+        [LINKAGE_RULES, `key:${keyVersion}`, `registry:${registryVersion}`, `flag:${t.flagWeeks}`, `top:${t.topOverlaps}`, ...used.map((i) => `${i.agb}:${i.snapshotId}`)].join(
+          '\n',
+        ),
+      )
       .digest('hex');
     return { key, keyVersion, used, awaiting };
   }
@@ -268,7 +277,16 @@ export class LinkageService {
         let from = 0;
         for (let nl = text.indexOf('\n'); nl >= 0; from = nl + 1, nl = text.indexOf('\n', from)) {
           const f = text.slice(from, nl).split('\t');
-          linkage.add({ agb: f[0], clientRef: unescapeCopy(f[1]), pseudonym: f[2], location: unescapeCopy(f[3]), diagnosisGroup: f[4], treat: f[5] === 't', days: Number(f[6]), region: f[7] });
+          linkage.add({
+            agb: f[0],
+            clientRef: unescapeCopy(f[1]),
+            pseudonym: f[2],
+            location: unescapeCopy(f[3]),
+            diagnosisGroup: f[4],
+            treat: f[5] === 't',
+            days: Number(f[6]),
+            region: f[7],
+          });
         }
         rest = text.slice(from);
       }

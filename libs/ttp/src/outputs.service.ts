@@ -56,7 +56,6 @@ const SMALL = 5;
 
 /** A DataSource or a transaction's manager: anything with query(). */
 export interface Queryable {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query(sql: string, params?: unknown[]): Promise<any>;
 }
 const num = (v: string | null) => (v === null ? null : Number(v));
@@ -82,7 +81,11 @@ export class TtpOutputsService {
 
   private async latestOrFail(db: Queryable = this.db): Promise<RunReference> {
     const run = await this.latest(db);
-    if (!run) throw new NotFoundException({ message: 'No linkage run has finished yet', details: [{ field: '(run)', reason: 'ask the TTP operator to start one, or wait for the nightly run' }] });
+    if (!run)
+      throw new NotFoundException({
+        message: 'No linkage run has finished yet',
+        details: [{ field: '(run)', reason: 'ask the TTP operator to start one, or wait for the nightly run' }],
+      });
     return run;
   }
 

@@ -5,7 +5,7 @@
  * TTP finds them) agrees with, figure for figure.
  */
 import { stage1Pseudonymiser, stage2Pseudonymiser } from '@app/core';
-import { generateDemoRegistry } from '@app/waitlists/demo-registry';
+import { generateDemoRegistry } from '@app/waitlists';
 import { checkEntry, CheckedEntry, SNAPSHOT_COLUMNS } from './snapshot-entry';
 import { GroundTruth, groundTruth, planSnapshots, SnapshotPlan, SnapshotPlanOptions, snapshotCsv, snapshotRows } from './snapshot-generator';
 
@@ -91,7 +91,13 @@ function naiveTruth(entries: Entry[], today: string): GroundTruth {
       for (let j = i + 1; j < agbs.length; j++) pairs.set(`${agbs[i]}|${agbs[j]}`, (pairs.get(`${agbs[i]}|${agbs[j]}`) ?? 0) + 1);
     }
   }
-  const treatedAt = (ps: string) => new Set(people.get(ps)!.filter((e) => e.stage === 'waiting-treatment').map((e) => e.agb));
+  const treatedAt = (ps: string) =>
+    new Set(
+      people
+        .get(ps)!
+        .filter((e) => e.stage === 'waiting-treatment')
+        .map((e) => e.agb),
+    );
   return {
     today,
     national: { entries: entries.length, distinctPeople: people.size, peopleOn: on([...lists.values()]) },
@@ -115,9 +121,7 @@ function naiveTruth(entries: Entry[], today: string): GroundTruth {
       .sort((a, b) => cmp(a.agb, b.agb)),
     byRegion: breakdown((e) => e.region),
     byDiagnosisGroup: breakdown((e) => e.diagnosisGroup),
-    pairs: [...pairs]
-      .map(([k, people]) => ({ a: k.split('|')[0], b: k.split('|')[1], people }))
-      .sort((x, y) => y.people - x.people || cmp(x.a, y.a) || cmp(x.b, y.b)),
+    pairs: [...pairs].map(([k, people]) => ({ a: k.split('|')[0], b: k.split('|')[1], people })).sort((x, y) => y.people - x.people || cmp(x.a, y.a) || cmp(x.b, y.b)),
     cleanedWaits: [...groupBy(entries, (e) => `${e.agb}|${e.location}|${e.diagnosisGroup}`)]
       .map(([, es]) => {
         const intake: number[] = [];
@@ -257,12 +261,8 @@ describe('snapshot generator', () => {
     // Skewed to recent: more than half registered in the last 16 weeks.
     expect(share((e) => daysBefore(TODAY, e.registeredOn) < 16 * 7)).toBeGreaterThan(0.5);
     // Waiting for treatment at one provider and on other lists: often (not always) waiting for intake there.
-    const inCare = [...groupBy(entries, (e) => e.pseudonym).values()].filter(
-      (es) => new Set(es.map((e) => e.agb)).size > 1 && es.some((e) => e.stage === 'waiting-treatment'),
-    );
-    const intakeElsewhere = inCare.filter((es) =>
-      es.some((t) => t.stage === 'waiting-treatment' && es.some((e) => e.agb !== t.agb && e.stage === 'waiting-intake')),
-    );
+    const inCare = [...groupBy(entries, (e) => e.pseudonym).values()].filter((es) => new Set(es.map((e) => e.agb)).size > 1 && es.some((e) => e.stage === 'waiting-treatment'));
+    const intakeElsewhere = inCare.filter((es) => es.some((t) => t.stage === 'waiting-treatment' && es.some((e) => e.agb !== t.agb && e.stage === 'waiting-intake')));
     expect(inCare.length).toBeGreaterThan(50);
     expect(intakeElsewhere.length / inCare.length).toBeGreaterThan(0.7);
     expect(intakeElsewhere.length).toBeLessThan(inCare.length);

@@ -203,7 +203,12 @@ const STAGE_SETS: readonly string[][] = [[], ['waiting-intake'], ['waiting-treat
 /** Share of extra lists at a provider in the same region treating the same group. */
 const SAME_REGION_GROUP = 0.8;
 /** Lists per duplicated person: [count, relative frequency]. */
-const LIST_COUNTS: [number, number][] = [[2, 68], [3, 20], [4, 8], [5, 4]];
+const LIST_COUNTS: [number, number][] = [
+  [2, 68],
+  [3, 20],
+  [4, 8],
+  [5, 4],
+];
 const P_TREATMENT_SINGLE = 0.41;
 const P_TREATMENT_FIRST = 0.45;
 const P_TREATMENT_OTHER = 0.12;
@@ -358,7 +363,10 @@ export function planSnapshots(opts: SnapshotPlanOptions): SnapshotPlan {
     let c = near.get(key);
     if (!c) near.set(key, (c = { prov: [], locs: [] }));
     if (c.prov[c.prov.length - 1] === p) c.locs[c.locs.length - 1].push(l);
-    else c.prov.push(p), c.locs.push([l]);
+    else {
+      c.prov.push(p);
+      c.locs.push([l]);
+    }
   };
   for (let p = 0; p < P; p++) {
     for (const l of provLocs[p]) {
@@ -385,10 +393,11 @@ export function planSnapshots(opts: SnapshotPlanOptions): SnapshotPlan {
   for (let i = 0; i < D; i++) {
     let r = rng.next() * listTotal;
     let k = listDist[listDist.length - 1][0];
-    for (const [kk, w] of listDist) if ((r -= w) < 0) {
-      k = kk;
-      break;
-    }
+    for (const [kk, w] of listDist)
+      if ((r -= w) < 0) {
+        k = kk;
+        break;
+      }
     if (placed + k > B) {
       D = i;
       break;
@@ -717,8 +726,10 @@ export function groundTruth(plan: SnapshotPlan): GroundTruth {
       const p = m.locProvider[m.entLoc[e]];
       const bit = m.entIntake[e] >= 0 ? 2 : 1;
       const j = ps.indexOf(p);
-      if (j < 0) ps.push(p), masks.push(bit);
-      else masks[j] |= bit;
+      if (j < 0) {
+        ps.push(p);
+        masks.push(bit);
+      } else masks[j] |= bit;
       const r = m.locRegion[m.entLoc[e]];
       const g = m.entGroup[e];
       regionEntries[r]++;
@@ -729,8 +740,14 @@ export function groundTruth(plan: SnapshotPlan): GroundTruth {
     const k = ps.length;
     const bucket = Math.min(k, 4) - 1;
     national[bucket]++;
-    for (const r of seenRegion) regionPeople[r]++, regionOn[r * 4 + bucket]++;
-    for (const g of seenGroup) groupPeople[g]++, groupOn[g * 4 + bucket]++;
+    for (const r of seenRegion) {
+      regionPeople[r]++;
+      regionOn[r * 4 + bucket]++;
+    }
+    for (const g of seenGroup) {
+      groupPeople[g]++;
+      groupOn[g * 4 + bucket]++;
+    }
     for (const p of ps) {
       distinct[p]++;
       if (k > 1) also[p]++;

@@ -32,7 +32,10 @@ async function* lineBatches(source: AsyncIterable<Buffer | string>): AsyncGenera
 /** CSV records as objects keyed by the header, in batches; `row` counts data rows from 0. Blank lines are skipped. */
 export async function* csvObjects(
   source: AsyncIterable<Buffer | string>,
-  { maxRecordChars = 64 * 1024, onHeader }: { maxRecordChars?: number; /** Sees the header row as soon as it is read; may throw to refuse the file. */ onHeader?: (header: string[]) => void } = {},
+  {
+    maxRecordChars = 64 * 1024,
+    onHeader,
+  }: { maxRecordChars?: number; /** Sees the header row as soon as it is read; may throw to refuse the file. */ onHeader?: (header: string[]) => void } = {},
 ): AsyncGenerator<{ row: number; value: Record<string, string> }[]> {
   let header: string[] | null = null;
   let row = 0;

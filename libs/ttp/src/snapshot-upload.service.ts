@@ -42,7 +42,11 @@ async function* limited(source: AsyncIterable<Buffer | string>, maxBytes: number
   let n = 0;
   for await (const chunk of source) {
     n += chunk.length;
-    if (n > maxBytes) throw new PayloadTooLargeException({ message: `The snapshot is larger than ${maxBytes} bytes`, details: [{ field: '(body)', reason: `is larger than ${maxBytes} bytes (TTP_MAX_UPLOAD_BYTES)` }] });
+    if (n > maxBytes)
+      throw new PayloadTooLargeException({
+        message: `The snapshot is larger than ${maxBytes} bytes`,
+        details: [{ field: '(body)', reason: `is larger than ${maxBytes} bytes (TTP_MAX_UPLOAD_BYTES)` }],
+      });
     yield chunk;
   }
 }
@@ -71,7 +75,10 @@ export class SnapshotUploadService {
             onHeader: (header) => {
               const headerProblems = csvHeaderProblems(header, SNAPSHOT_COLUMNS);
               if (headerProblems.length > 0) {
-                throw new BadRequestException({ message: 'The CSV header is not the snapshot header; nothing was stored', details: headerProblems.map((reason) => ({ field: '(header)', reason })) });
+                throw new BadRequestException({
+                  message: 'The CSV header is not the snapshot header; nothing was stored',
+                  details: headerProblems.map((reason) => ({ field: '(header)', reason })),
+                });
               }
             },
           })
@@ -87,10 +94,13 @@ export class SnapshotUploadService {
       await client.query('BEGIN');
       const {
         rows: [snap],
-      } = await client.query(
-        `INSERT INTO ttp.snapshot (agb, key_version, as_of, uploaded_by, format, entries) VALUES ($1, $2, $3, $4, $5, 0) RETURNING id`,
-        [agb, keyVersion, today, uploadedBy, format],
-      );
+      } = await client.query(`INSERT INTO ttp.snapshot (agb, key_version, as_of, uploaded_by, format, entries) VALUES ($1, $2, $3, $4, $5, 0) RETURNING id`, [
+        agb,
+        keyVersion,
+        today,
+        uploadedBy,
+        format,
+      ]);
       const copy = client.query(
         copyFrom(
           `COPY ttp.snapshot_entry (snapshot_id, row_no, client_ref, pseudonym, location, diagnosis_group, registered_on, intake_on, stage, waits_for_this_provider) FROM STDIN`,
@@ -108,19 +118,20 @@ export class SnapshotUploadService {
         buffer = '';
       };
       try {
-        for await (const batch of batches) for (const { row, value } of batch) {
-          const checked = checkEntry(value, { today, locations, keys });
-          if ('problems' in checked) {
-            invalidRows++;
-            for (const p of checked.problems) if (problems.length < MAX_REPORTED) problems.push({ field: `rows[${row}].${p.field}`, reason: p.reason });
-            continue;
+        for await (const batch of batches)
+          for (const { row, value } of batch) {
+            const checked = checkEntry(value, { today, locations, keys });
+            if ('problems' in checked) {
+              invalidRows++;
+              for (const p of checked.problems) if (problems.length < MAX_REPORTED) problems.push({ field: `rows[${row}].${p.field}`, reason: p.reason });
+              continue;
+            }
+            if (invalidRows > 0) continue; // refused anyway: only the report is still useful
+            const e: CheckedEntry = checked.entry;
+            buffer += `${snap.id}\t${row}\t${copyValue(e.clientRef)}\t${e.pseudonym}\t${copyValue(e.location)}\t${e.diagnosisGroup}\t${e.registeredOn}\t${copyValue(e.intakeOn)}\t${e.stage}\t${e.waitsForThisProvider}\n`;
+            entries++;
+            if (buffer.length > 256 * 1024) await flush();
           }
-          if (invalidRows > 0) continue; // refused anyway: only the report is still useful
-          const e: CheckedEntry = checked.entry;
-          buffer += `${snap.id}\t${row}\t${copyValue(e.clientRef)}\t${e.pseudonym}\t${copyValue(e.location)}\t${e.diagnosisGroup}\t${e.registeredOn}\t${copyValue(e.intakeOn)}\t${e.stage}\t${e.waitsForThisProvider}\n`;
-          entries++;
-          if (buffer.length > 256 * 1024) await flush();
-        }
         await flush();
       } catch (e) {
         // Abort the COPY (the server gets CopyFail), so the connection can roll back.
@@ -140,7 +151,8 @@ export class SnapshotUploadService {
         );
         for (const d of dups.rows) {
           invalidRows++;
-          for (const r of (d.rows as number[]).slice(1)) if (problems.length < MAX_REPORTED) problems.push({ field: `rows[${r}].clientRef`, reason: `repeats the clientRef of row ${d.rows[0]}` });
+          for (const r of (d.rows as number[]).slice(1))
+            if (problems.length < MAX_REPORTED) problems.push({ field: `rows[${r}].clientRef`, reason: `repeats the clientRef of row ${d.rows[0]}` });
         }
       }
       if (entries === 0 && invalidRows === 0) problems.push({ field: '(body)', reason: 'holds no entries' });
@@ -167,7 +179,8 @@ export class SnapshotUploadService {
       return { snapshotId: snap.id, agb, entries, keyVersion, asOf: today, replaced: previous.rows[0]?.snapshot_id ?? null };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (e instanceof StreamFormatError) throw new BadRequestException({ message: `The snapshot cannot be read: ${e.message}`, details: [{ field: '(body)', reason: e.message }] });
+      if (e instanceof StreamFormatError)
+        throw new BadRequestException({ message: `The snapshot cannot be read: ${e.message}`, details: [{ field: '(body)', reason: e.message }] });
       throw e;
     } finally {
       await qr.release();

@@ -26,7 +26,9 @@ describe('the TTP wall', () => {
   });
 
   it('keeps schema ttp to itself: no code outside libs/ttp names its tables', () => {
-    const offenders = outside.filter((f) => /\bttp\s*\.\s*"?[a-z_]+/i.test(readFileSync(f, 'utf8').replace(/config\.ttp\.|this\.config\.ttp|\.ttp\.(stage1Key|keys|currentKeyVersion|maxUploadBytes)/g, '')));
+    const offenders = outside.filter((f) =>
+      /\bttp\s*\.\s*"?[a-z_]+/i.test(readFileSync(f, 'utf8').replace(/config\.ttp\.|this\.config\.ttp|\.ttp\.(stage1Key|keys|currentKeyVersion|maxUploadBytes)/g, '')),
+    );
     expect(offenders.map((f) => relative(ROOT, f))).toEqual([]);
   });
 
@@ -34,8 +36,21 @@ describe('the TTP wall', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const api = require('./index');
     expect(Object.keys(api).sort()).toEqual(
-      ['ENTRY_STAGES', 'LinkageService', 'REPORT_LEGEND', 'SNAPSHOT_COLUMNS', 'SnapshotUploadService', 'TtpModule', 'TtpOutputsService', 'insurerReportCsv',
-       'SNAPSHOT_CSV_HEADER', 'groundTruth', 'planSnapshots', 'snapshotCsv', 'snapshotRows'].sort(),
+      [
+        'ENTRY_STAGES',
+        'LinkageService',
+        'REPORT_LEGEND',
+        'SNAPSHOT_COLUMNS',
+        'SnapshotUploadService',
+        'TtpModule',
+        'TtpOutputsService',
+        'insurerReportCsv',
+        'SNAPSHOT_CSV_HEADER',
+        'groundTruth',
+        'planSnapshots',
+        'snapshotCsv',
+        'snapshotRows',
+      ].sort(),
     );
   });
 });

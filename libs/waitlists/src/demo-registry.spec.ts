@@ -29,7 +29,7 @@ describe('generateDemoRegistry', () => {
     const later = generateDemoRegistry({ today: '2026-07-02' });
     expect(later.providers).toEqual(registry.providers);
     expect(later.locations).toEqual(registry.locations);
-    expect(later.waits.map(({ month, ...w }) => w)).toEqual(registry.waits.map(({ month, ...w }) => w));
+    expect(later.waits.map(({ month: _m, ...w }) => w)).toEqual(registry.waits.map(({ month: _m, ...w }) => w));
     expect(later.waits[0].month > registry.waits[0].month).toBe(true);
   });
 

@@ -93,36 +93,78 @@ interface Place {
 }
 
 const GEOGRAPHY: Record<RegionCode, { weight: number; places: Place[] }> = {
-  groningen: { weight: 59, places: [p('Groningen', 9711, 9747), p('Midden-Groningen', 9600, 9611), p('Oldambt', 9670, 9675), p('Veendam', 9640, 9648), p('Stadskanaal', 9500, 9503)] },
-  friesland: { weight: 65, places: [p('Leeuwarden', 8911, 8939), p('Súdwest-Fryslân', 8600, 8608), p('Heerenveen', 8440, 8449), p('Smallingerland', 9200, 9207), p('Harlingen', 8860, 8864)] },
+  groningen: {
+    weight: 59,
+    places: [p('Groningen', 9711, 9747), p('Midden-Groningen', 9600, 9611), p('Oldambt', 9670, 9675), p('Veendam', 9640, 9648), p('Stadskanaal', 9500, 9503)],
+  },
+  friesland: {
+    weight: 65,
+    places: [p('Leeuwarden', 8911, 8939), p('Súdwest-Fryslân', 8600, 8608), p('Heerenveen', 8440, 8449), p('Smallingerland', 9200, 9207), p('Harlingen', 8860, 8864)],
+  },
   drenthe: { weight: 49, places: [p('Assen', 9400, 9409), p('Emmen', 7811, 7826), p('Hoogeveen', 7900, 7909), p('Meppel', 7940, 7944)] },
   zwolle: { weight: 53, places: [p('Zwolle', 8011, 8048), p('Kampen', 8260, 8266), p('Steenwijkerland', 8330, 8335), p('Hardenberg', 7771, 7773), p('Ommen', 7731, 7734)] },
   twente: { weight: 63, places: [p('Enschede', 7511, 7548), p('Hengelo', 7550, 7559), p('Almelo', 7600, 7609), p('Oldenzaal', 7570, 7577)] },
-  'apeldoorn-zutphen': { weight: 75, places: [p('Apeldoorn', 7311, 7339), p('Zutphen', 7201, 7207), p('Lochem', 7241, 7245), p('Doetinchem', 7001, 7009), p('Winterswijk', 7101, 7109)] },
+  'apeldoorn-zutphen': {
+    weight: 75,
+    places: [p('Apeldoorn', 7311, 7339), p('Zutphen', 7201, 7207), p('Lochem', 7241, 7245), p('Doetinchem', 7001, 7009), p('Winterswijk', 7101, 7109)],
+  },
   arnhem: { weight: 80, places: [p('Arnhem', 6811, 6846), p('Ede', 6710, 6718), p('Wageningen', 6701, 6709), p('Zevenaar', 6901, 6905), p('Rheden', 6881, 6883)] },
   nijmegen: { weight: 75, places: [p('Nijmegen', 6511, 6546), p('Wijchen', 6601, 6604), p('Tiel', 4001, 4007), p('Culemborg', 4101, 4105)] },
   'midden-ijssel': { weight: 22, places: [p('Deventer', 7411, 7439), p('Olst-Wijhe', 8121, 8129), p('Raalte', 8101, 8105), p('Rijssen-Holten', 7461, 7463)] },
   flevoland: { weight: 44, places: [p('Almere', 1311, 1363), p('Lelystad', 8211, 8245), p('Noordoostpolder', 8300, 8309), p('Dronten', 8251, 8253)] },
   utrecht: { weight: 130, places: [p('Utrecht', 3511, 3585), p('Amersfoort', 3811, 3829), p('Zeist', 3701, 3709), p('Nieuwegein', 3431, 3439), p('Veenendaal', 3901, 3907)] },
   't-gooi': { weight: 26, places: [p('Hilversum', 1211, 1223), p('Huizen', 1271, 1277), p('Gooise Meren', 1401, 1406), p('Laren', 1251, 1252)] },
-  'noord-holland-noord': { weight: 67, places: [p('Alkmaar', 1811, 1834), p('Den Helder', 1781, 1789), p('Hoorn', 1621, 1628), p('Dijk en Waard', 1701, 1706), p('Enkhuizen', 1601, 1602)] },
+  'noord-holland-noord': {
+    weight: 67,
+    places: [p('Alkmaar', 1811, 1834), p('Den Helder', 1781, 1789), p('Hoorn', 1621, 1628), p('Dijk en Waard', 1701, 1706), p('Enkhuizen', 1601, 1602)],
+  },
   kennemerland: { weight: 55, places: [p('Haarlem', 2011, 2037), p('Heemstede', 2101, 2106), p('Velsen', 1971, 1991), p('Beverwijk', 1941, 1948)] },
   'zaanstreek-waterland': { weight: 35, places: [p('Zaanstad', 1501, 1509), p('Purmerend', 1441, 1448), p('Edam-Volendam', 1135, 1137), p('Waterland', 1141, 1145)] },
   amsterdam: { weight: 100, places: [p('Amsterdam', 1011, 1109), p('Diemen', 1111, 1113), p('Ouder-Amstel', 1191, 1192), p('Landsmeer', 1121, 1122)] },
   'amstelland-meerlanden': { weight: 35, places: [p('Amstelveen', 1181, 1189), p('Haarlemmermeer', 2131, 2136), p('Aalsmeer', 1431, 1433), p('Uithoorn', 1421, 1424)] },
-  'zuid-holland-noord': { weight: 56, places: [p('Leiden', 2311, 2334), p('Alphen aan den Rijn', 2401, 2409), p('Katwijk', 2221, 2225), p('Leiderdorp', 2351, 2353), p('Noordwijk', 2201, 2204)] },
-  haaglanden: { weight: 110, places: [p('Den Haag', 2511, 2597), p('Zoetermeer', 2711, 2729), p('Leidschendam-Voorburg', 2261, 2275), p('Rijswijk', 2281, 2289), p('Wassenaar', 2241, 2245)] },
+  'zuid-holland-noord': {
+    weight: 56,
+    places: [p('Leiden', 2311, 2334), p('Alphen aan den Rijn', 2401, 2409), p('Katwijk', 2221, 2225), p('Leiderdorp', 2351, 2353), p('Noordwijk', 2201, 2204)],
+  },
+  haaglanden: {
+    weight: 110,
+    places: [p('Den Haag', 2511, 2597), p('Zoetermeer', 2711, 2729), p('Leidschendam-Voorburg', 2261, 2275), p('Rijswijk', 2281, 2289), p('Wassenaar', 2241, 2245)],
+  },
   'delft-westland-oostland': { weight: 37, places: [p('Delft', 2611, 2629), p('Westland', 2671, 2695), p('Pijnacker-Nootdorp', 2641, 2647), p('Lansingerland', 2651, 2665)] },
   'midden-holland': { weight: 30, places: [p('Gouda', 2801, 2809), p('Waddinxveen', 2741, 2745), p('Bodegraven-Reeuwijk', 2411, 2412), p('Zuidplas', 2911, 2914)] },
-  rotterdam: { weight: 105, places: [p('Rotterdam', 3011, 3089), p('Schiedam', 3111, 3125), p('Capelle aan den IJssel', 2901, 2909), p('Vlaardingen', 3131, 3138), p('Maassluis', 3141, 3147)] },
-  waardenland: { weight: 45, places: [p('Dordrecht', 3311, 3329), p('Gorinchem', 4201, 4208), p('Zwijndrecht', 3331, 3335), p('Papendrecht', 3351, 3356), p('Sliedrecht', 3361, 3364)] },
-  'zuid-hollandse-eilanden': { weight: 30, places: [p('Nissewaard', 3200, 3209), p('Voorne aan Zee', 3221, 3233), p('Hoeksche Waard', 3261, 3263), p('Goeree-Overflakkee', 3241, 3253)] },
-  zeeland: { weight: 39, places: [p('Middelburg', 4331, 4338), p('Vlissingen', 4381, 4389), p('Goes', 4461, 4465), p('Terneuzen', 4531, 4538), p('Schouwen-Duiveland', 4301, 4303)] },
-  'west-brabant': { weight: 72, places: [p('Breda', 4811, 4839), p('Roosendaal', 4701, 4709), p('Bergen op Zoom', 4611, 4625), p('Etten-Leur', 4871, 4876), p('Oosterhout', 4901, 4909)] },
+  rotterdam: {
+    weight: 105,
+    places: [p('Rotterdam', 3011, 3089), p('Schiedam', 3111, 3125), p('Capelle aan den IJssel', 2901, 2909), p('Vlaardingen', 3131, 3138), p('Maassluis', 3141, 3147)],
+  },
+  waardenland: {
+    weight: 45,
+    places: [p('Dordrecht', 3311, 3329), p('Gorinchem', 4201, 4208), p('Zwijndrecht', 3331, 3335), p('Papendrecht', 3351, 3356), p('Sliedrecht', 3361, 3364)],
+  },
+  'zuid-hollandse-eilanden': {
+    weight: 30,
+    places: [p('Nissewaard', 3200, 3209), p('Voorne aan Zee', 3221, 3233), p('Hoeksche Waard', 3261, 3263), p('Goeree-Overflakkee', 3241, 3253)],
+  },
+  zeeland: {
+    weight: 39,
+    places: [p('Middelburg', 4331, 4338), p('Vlissingen', 4381, 4389), p('Goes', 4461, 4465), p('Terneuzen', 4531, 4538), p('Schouwen-Duiveland', 4301, 4303)],
+  },
+  'west-brabant': {
+    weight: 72,
+    places: [p('Breda', 4811, 4839), p('Roosendaal', 4701, 4709), p('Bergen op Zoom', 4611, 4625), p('Etten-Leur', 4871, 4876), p('Oosterhout', 4901, 4909)],
+  },
   'midden-brabant': { weight: 47, places: [p('Tilburg', 5011, 5049), p('Waalwijk', 5141, 5146), p('Dongen', 5101, 5107), p('Oisterwijk', 5061, 5062)] },
-  'noordoost-brabant': { weight: 67, places: [p("'s-Hertogenbosch", 5211, 5249), p('Oss', 5341, 5353), p('Maashorst', 5401, 5406), p('Land van Cuijk', 5831, 5835), p('Meierijstad', 5461, 5467)] },
-  'zuidoost-brabant': { weight: 77, places: [p('Eindhoven', 5611, 5658), p('Helmond', 5701, 5709), p('Veldhoven', 5501, 5509), p('Valkenswaard', 5551, 5556), p('Geldrop-Mierlo', 5661, 5667)] },
-  'noord-midden-limburg': { weight: 52, places: [p('Venlo', 5911, 5928), p('Roermond', 6041, 6046), p('Venray', 5801, 5804), p('Weert', 6001, 6006), p('Echt-Susteren', 6101, 6102)] },
+  'noordoost-brabant': {
+    weight: 67,
+    places: [p("'s-Hertogenbosch", 5211, 5249), p('Oss', 5341, 5353), p('Maashorst', 5401, 5406), p('Land van Cuijk', 5831, 5835), p('Meierijstad', 5461, 5467)],
+  },
+  'zuidoost-brabant': {
+    weight: 77,
+    places: [p('Eindhoven', 5611, 5658), p('Helmond', 5701, 5709), p('Veldhoven', 5501, 5509), p('Valkenswaard', 5551, 5556), p('Geldrop-Mierlo', 5661, 5667)],
+  },
+  'noord-midden-limburg': {
+    weight: 52,
+    places: [p('Venlo', 5911, 5928), p('Roermond', 6041, 6046), p('Venray', 5801, 5804), p('Weert', 6001, 6006), p('Echt-Susteren', 6101, 6102)],
+  },
   'zuid-limburg': { weight: 60, places: [p('Maastricht', 6211, 6229), p('Heerlen', 6411, 6422), p('Sittard-Geleen', 6131, 6167), p('Kerkrade', 6461, 6471)] },
 };
 
@@ -158,26 +200,88 @@ const GROUP_PROFILE: Record<DiagnosisGroup, { prevalence: number; waitFactor: nu
 
 /** Adjectives, bare and inflected: "het" nouns take the bare form (Noordelijk Veld), "de" nouns the other (Brede Delta). */
 const ADJECTIVES: [string, string][] = [
-  ['Noordelijk', 'Noordelijke'], ['Zuidelijk', 'Zuidelijke'], ['Oostelijk', 'Oostelijke'], ['Westelijk', 'Westelijke'],
-  ['Groen', 'Groene'], ['Helder', 'Heldere'], ['Open', 'Open'], ['Breed', 'Brede'], ['Stil', 'Stille'], ['Licht', 'Lichte'],
-  ['Vrij', 'Vrije'], ['Nieuw', 'Nieuwe'],
+  ['Noordelijk', 'Noordelijke'],
+  ['Zuidelijk', 'Zuidelijke'],
+  ['Oostelijk', 'Oostelijke'],
+  ['Westelijk', 'Westelijke'],
+  ['Groen', 'Groene'],
+  ['Helder', 'Heldere'],
+  ['Open', 'Open'],
+  ['Breed', 'Brede'],
+  ['Stil', 'Stille'],
+  ['Licht', 'Lichte'],
+  ['Vrij', 'Vrije'],
+  ['Nieuw', 'Nieuwe'],
 ];
 const NOUNS: [string, 'de' | 'het'][] = [
-  ['Veld', 'het'], ['Land', 'het'], ['Dal', 'het'], ['Baken', 'het'], ['Kompas', 'het'], ['Anker', 'het'], ['Erf', 'het'],
-  ['Kust', 'de'], ['Poort', 'de'], ['Horizon', 'de'], ['Brug', 'de'], ['Haven', 'de'], ['Delta', 'de'], ['Duin', 'de'], ['Waard', 'de'],
+  ['Veld', 'het'],
+  ['Land', 'het'],
+  ['Dal', 'het'],
+  ['Baken', 'het'],
+  ['Kompas', 'het'],
+  ['Anker', 'het'],
+  ['Erf', 'het'],
+  ['Kust', 'de'],
+  ['Poort', 'de'],
+  ['Horizon', 'de'],
+  ['Brug', 'de'],
+  ['Haven', 'de'],
+  ['Delta', 'de'],
+  ['Duin', 'de'],
+  ['Waard', 'de'],
 ];
 const TREES = ['Linde', 'Eik', 'Beuk', 'Wilg', 'Es', 'Berk', 'Hazelaar', 'Kastanje', 'Populier', 'Els', 'Iep', 'Esdoorn', 'Meidoorn', 'Vlier', 'Hulst'];
 const SURNAMES = [
-  'De Vries', 'Jansen', 'Bakker', 'Visser', 'Smit', 'Meijer', 'De Boer', 'Mulder', 'De Groot', 'Bos', 'Vos', 'Peters', 'Hendriks',
-  'Van Dijk', 'Dekker', 'Brouwer', 'De Wit', 'Dijkstra', 'Smits', 'De Graaf', 'Van der Meer', 'Kok', 'Jacobs', 'De Haan',
-  'Vermeulen', 'Van den Berg', 'Van der Linden', 'Hoekstra', 'Kuipers', 'Postma', 'Van Leeuwen', 'Willems', 'Schouten', 'Koster',
+  'De Vries',
+  'Jansen',
+  'Bakker',
+  'Visser',
+  'Smit',
+  'Meijer',
+  'De Boer',
+  'Mulder',
+  'De Groot',
+  'Bos',
+  'Vos',
+  'Peters',
+  'Hendriks',
+  'Van Dijk',
+  'Dekker',
+  'Brouwer',
+  'De Wit',
+  'Dijkstra',
+  'Smits',
+  'De Graaf',
+  'Van der Meer',
+  'Kok',
+  'Jacobs',
+  'De Haan',
+  'Vermeulen',
+  'Van den Berg',
+  'Van der Linden',
+  'Hoekstra',
+  'Kuipers',
+  'Postma',
+  'Van Leeuwen',
+  'Willems',
+  'Schouten',
+  'Koster',
 ];
 const QUALITIES = ['Evenwicht', 'Veerkracht', 'Koers', 'Ruimte', 'Houvast', 'Balans', 'Perspectief', 'Inzicht', 'Samen', 'Verbinding'];
 const INSTITUTION_TYPES = ['GGZ', 'Psychiatrisch Centrum', 'Centrum voor Psychotherapie', 'Stichting GGZ'];
 const PRACTICE_TYPES = ['Praktijk', 'Psychologenpraktijk', 'Psychotherapiepraktijk', 'Praktijk voor Psychologie'];
 /** [number of locations, relative frequency]. */
-const INSTITUTION_LOCATIONS: [number, number][] = [[2, 15], [3, 35], [4, 50]];
-const PRACTICE_LOCATIONS: [number, number][] = [[1, 30], [2, 40], [3, 20], [4, 10]];
+const INSTITUTION_LOCATIONS: [number, number][] = [
+  [2, 15],
+  [3, 35],
+  [4, 50],
+];
+const PRACTICE_LOCATIONS: [number, number][] = [
+  [1, 30],
+  [2, 40],
+  [3, 20],
+  [4, 10],
+];
 const DISTRICTS = ['Centrum', 'Noord', 'Zuid', 'Oost', 'West'];
 
 // ---------------------------------------------------------------------------------------------
@@ -413,7 +517,12 @@ function neighbour(rng: SeededRandom, home: RegionCode): RegionCode {
 function weightedSample<T>(rng: SeededRandom, xs: readonly T[], weight: (x: T) => number, k: number): T[] {
   const chosen = new Set<T>();
   while (chosen.size < Math.min(k, xs.length)) {
-    chosen.add(rng.weighted(xs.filter((x) => !chosen.has(x)), weight));
+    chosen.add(
+      rng.weighted(
+        xs.filter((x) => !chosen.has(x)),
+        weight,
+      ),
+    );
   }
   return xs.filter((x) => chosen.has(x));
 }

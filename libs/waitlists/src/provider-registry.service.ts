@@ -6,7 +6,7 @@
  */
 import { BadRequestException, ConflictException, HttpException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
+import type { FieldErrorDto } from '@app/platform';
 import type { ImportPlan, PlannedContract } from './registry-import';
 import {
   ContractCreateDto,
@@ -87,15 +87,9 @@ export class ProviderRegistryService {
   }
 
   async getProvider(agb: string): Promise<ProviderDetailDto> {
-    const rows: ProviderRow[] = await this.db.query(
-      `SELECT p.agb, p.name, p.created_at, p.updated_at, ${LOCATIONS_OF_P} AS locations FROM provider p WHERE p.agb = $1`,
-      [agb],
-    );
+    const rows: ProviderRow[] = await this.db.query(`SELECT p.agb, p.name, p.created_at, p.updated_at, ${LOCATIONS_OF_P} AS locations FROM provider p WHERE p.agb = $1`, [agb]);
     if (rows.length === 0) throw notFound();
-    const contracts: ContractViewDto[] = await this.db.query(
-      `SELECT ${CONTRACT_COLUMNS} FROM insurer_contract WHERE agb = $1 ORDER BY uzovi, valid_from`,
-      [agb],
-    );
+    const contracts: ContractViewDto[] = await this.db.query(`SELECT ${CONTRACT_COLUMNS} FROM insurer_contract WHERE agb = $1 ORDER BY uzovi, valid_from`, [agb]);
     return { ...providerView(rows[0]), contracts };
   }
 
@@ -167,10 +161,7 @@ export class ProviderRegistryService {
 
   async deleteContract(agb: string, id: string): Promise<void> {
     // Wrapped in a SELECT: TypeORM answers a bare DELETE with [rows, count] instead of the rows.
-    const rows: unknown[] = await this.db.query(`WITH d AS (DELETE FROM insurer_contract WHERE id = $1 AND agb = $2 RETURNING id) SELECT id FROM d`, [
-      id,
-      agb,
-    ]);
+    const rows: unknown[] = await this.db.query(`WITH d AS (DELETE FROM insurer_contract WHERE id = $1 AND agb = $2 RETURNING id) SELECT id FROM d`, [id, agb]);
     if (rows.length === 0) throw new NotFoundException('No contract with this id for this provider');
   }
 
@@ -248,10 +239,7 @@ export class ProviderRegistryService {
     const imported = (alias: string) => `unnest($1::int[], $2::text[], $3::text[], $4::date[], $5::date[]) AS ${alias}(ix, uzovi, agb, vf, vu)`;
     const IMPORTED = imported('i');
 
-    const unknown: Array<{ ix: number }> = await m.query(
-      `SELECT i.ix FROM ${IMPORTED} WHERE NOT EXISTS (SELECT 1 FROM provider p WHERE p.agb = i.agb) ORDER BY i.ix`,
-      params,
-    );
+    const unknown: Array<{ ix: number }> = await m.query(`SELECT i.ix FROM ${IMPORTED} WHERE NOT EXISTS (SELECT 1 FROM provider p WHERE p.agb = i.agb) ORDER BY i.ix`, params);
     if (unknown.length) {
       throw importRefused(
         400,

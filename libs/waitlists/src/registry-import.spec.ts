@@ -1,4 +1,4 @@
-import { validatePlain } from '@app/platform/http/validation';
+import { validatePlain } from '@app/platform';
 import { ImportParse, parseCsv, planFromContractsCsv, planFromJson, planFromLocationsCsv } from './registry-import';
 import { ImportContractDto, ImportLocationDto } from './registry.dto';
 
@@ -44,10 +44,7 @@ describe('planFromJson', () => {
   it('names each bad field by its path, and the rule rather than the value', () => {
     const errors = errorsOf(
       planFromJson({
-        providers: [
-          provider(),
-          provider({ agb: '1234', locations: [location(), location({ code: 'b', region: 'atlantis', postcode: '0123AB' })] }),
-        ],
+        providers: [provider(), provider({ agb: '1234', locations: [location(), location({ code: 'b', region: 'atlantis', postcode: '0123AB' })] })],
         contracts: [contract({ uzovi: 'abcd' }), contract({ validFrom: '2026-02-30' })],
       }),
     );
@@ -135,7 +132,17 @@ describe('parseCsv', () => {
 
 describe('planFromLocationsCsv', () => {
   const row = (cells: Partial<Record<string, string>> = {}) => {
-    const v = { agb: '94012345', providerName: 'GGZ Voorbeeld', code: 'centrum', name: 'Centrum', postcode: '1011 ab', municipality: 'Amsterdam', region: 'amsterdam', diagnosisGroups: 'depressie|angst', ...cells };
+    const v = {
+      agb: '94012345',
+      providerName: 'GGZ Voorbeeld',
+      code: 'centrum',
+      name: 'Centrum',
+      postcode: '1011 ab',
+      municipality: 'Amsterdam',
+      region: 'amsterdam',
+      diagnosisGroups: 'depressie|angst',
+      ...cells,
+    };
     return [v.agb, v.providerName, v.code, v.name, v.postcode, v.municipality, v.region, v.diagnosisGroups].join(',');
   };
 
@@ -159,7 +166,15 @@ describe('planFromLocationsCsv', () => {
   });
 
   it('names bad cells as rows[n].column, in file order', () => {
-    const csv = [LOC_HEADER, row(), row({ code: 'b', postcode: '12345' }), row({ code: 'c', region: 'nowhere', diagnosisGroups: 'depressie|x' }), row({ providerName: 'Other name', code: 'd' }), row(), 'too,few'].join('\n');
+    const csv = [
+      LOC_HEADER,
+      row(),
+      row({ code: 'b', postcode: '12345' }),
+      row({ code: 'c', region: 'nowhere', diagnosisGroups: 'depressie|x' }),
+      row({ providerName: 'Other name', code: 'd' }),
+      row(),
+      'too,few',
+    ].join('\n');
     expect(errorsOf(planFromLocationsCsv(csv))).toEqual([
       { field: 'rows[1].postcode', reason: expect.stringMatching(/^must be a Dutch postcode/) },
       { field: 'rows[2].region', reason: expect.stringMatching(/^must be a waiting-list region code/) },
@@ -177,9 +192,7 @@ describe('planFromLocationsCsv', () => {
       { field: 'header[6]', reason: expect.stringMatching(/^is not a column of this format/) },
       { field: 'header', reason: 'misses the columns region' },
     ]);
-    expect(errorsOf(planFromLocationsCsv(`${LOC_HEADER}\n${row({ name: '"never closed' })}`))).toEqual([
-      { field: 'rows[0]', reason: 'has a quoted field that is never closed' },
-    ]);
+    expect(errorsOf(planFromLocationsCsv(`${LOC_HEADER}\n${row({ name: '"never closed' })}`))).toEqual([{ field: 'rows[0]', reason: 'has a quoted field that is never closed' }]);
   });
 
   it('parses 5,000 rows quickly', () => {
@@ -234,7 +247,7 @@ describe('agrees with the DTOs of the single routes (same rules, applied without
       const expected = viaDto.errors.map((e) => ({ ...e, field: `providers[0].locations[0].${e.field}` }));
       expect(byField(errorsOf(viaImport))).toEqual(byField(expected));
     } else {
-      const { path, agb, ...planned } = planOf(viaImport).locations[0];
+      const { path: _path, agb: _agb, ...planned } = planOf(viaImport).locations[0];
       expect(planned).toEqual({ ...viaDto.value });
     }
   });

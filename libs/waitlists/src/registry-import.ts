@@ -11,8 +11,7 @@
  *   contracts: uzovi,agb,validFrom,validUntil          (validUntil empty = open-ended)
  * Errors name `rows[n].column`, n counting data rows from 0 (the header is not a row).
  */
-import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
-import type { FieldRule } from '@app/platform/http/field-check';
+import type { FieldErrorDto, FieldRule } from '@app/platform';
 import { normaliseGroups, normalisePostcode, REGISTRY_RULES as R, trimText } from './registry.dto';
 
 /** Where a row came from, e.g. `providers[3].locations[0]` or `rows[12]`; errors are named after it. */

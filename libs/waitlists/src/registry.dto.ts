@@ -7,7 +7,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ValidateNested } from 'class-validator';
 import { DIAGNOSIS_GROUP_CODES, isDiagnosisGroup, isIsoDate, isRegion, isValidAgb, isValidUzovi, WAITING_LIST_REGIONS } from '@app/core';
-import { Field, FieldRule, rules } from '@app/platform/http/field-check';
+import { Field, FieldRule, rules } from '@app/platform';
 
 export const REGION_CODES = WAITING_LIST_REGIONS.map((r) => r.code);
 export const LIST_LIMIT_DEFAULT = 50;
@@ -38,6 +38,7 @@ const text = (max: number): FieldRule =>
     rules.string,
     rules.length(1, max),
     // Postgres refuses NUL bytes with an error; other control characters have no business here.
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
     rules.pattern(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters'),
   );
 
@@ -46,11 +47,7 @@ export const REGISTRY_RULES = {
   uzovi: rules.all(rules.required, rules.string, (v) => (isValidUzovi(v) ? null : 'must be exactly 4 digits')),
   providerName: text(200),
   // The location code is part of a URL path (PUT …/locations/:code), so keep it URL-safe.
-  locationCode: rules.all(
-    rules.required,
-    rules.string,
-    rules.pattern(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dots, dashes or underscores'),
-  ),
+  locationCode: rules.all(rules.required, rules.string, rules.pattern(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dots, dashes or underscores')),
   locationName: text(200),
   postcode: rules.all(
     rules.required,
@@ -58,9 +55,7 @@ export const REGISTRY_RULES = {
     rules.pattern(/^[1-9][0-9]{3}[A-Z]{2}$/, 'must be a Dutch postcode: 4 digits (not starting with 0) and 2 letters, e.g. 1234 AB'),
   ),
   municipality: text(100),
-  region: rules.all(rules.required, rules.string, (v) =>
-    isRegion(v) ? null : `must be a waiting-list region code, one of: ${REGION_CODES.join(', ')}`,
-  ),
+  region: rules.all(rules.required, rules.string, (v) => (isRegion(v) ? null : `must be a waiting-list region code, one of: ${REGION_CODES.join(', ')}`)),
   diagnosisGroups: rules.all(rules.required, (v) => {
     if (!Array.isArray(v)) return 'must be an array of diagnosis-group codes';
     const bad = v.findIndex((g) => !isDiagnosisGroup(g));
@@ -76,8 +71,7 @@ export const REGISTRY_RULES = {
   },
 };
 
-const arrayOfObjects = (what: string): FieldRule =>
-  rules.optional((v) => (Array.isArray(v) ? null : `must be an array of ${what}`));
+const arrayOfObjects = (what: string): FieldRule => rules.optional((v) => (Array.isArray(v) ? null : `must be an array of ${what}`));
 
 // ---- requests ----------------------------------------------------------------------------
 

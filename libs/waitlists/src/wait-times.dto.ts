@@ -6,7 +6,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
 import { DIAGNOSIS_GROUP_CODES, isDiagnosisGroup } from '@app/core';
-import { Field, FieldRule, rules } from '@app/platform/http/field-check';
+import { Field, FieldRule, rules } from '@app/platform';
 
 /** Longest wait a report may state; anything above is a typing error, not a waiting list. */
 export const MAX_REPORTED_WEEKS = 260;
@@ -68,5 +68,5 @@ export class WaitTimeReceiptDto {
   @ApiProperty() agb: string;
   @ApiProperty({ example: '2026-11' }) month: string;
   @ApiProperty({ description: 'Figures stored' }) stored: number;
-  @ApiProperty({ description: "Open referrals to this provider set back for re-evaluation" }) reevaluating: number;
+  @ApiProperty({ description: 'Open referrals to this provider set back for re-evaluation' }) reevaluating: number;
 }

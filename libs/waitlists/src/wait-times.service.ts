@@ -7,7 +7,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { amsterdamDate, isFutureMonth, oldestCurrentMonth, LocationWait } from '@app/core';
-import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
+import type { FieldErrorDto } from '@app/platform';
 import type { CurrentWaitDto, WaitTimeReportDto } from './wait-times.dto';
 
 /** Reports for months further back than this are refused: they could never be current. */
@@ -34,19 +34,23 @@ export class WaitTimesService {
    * Stores a provider's report in one statement, after checking every figure against the
    * registry; in `db`'s transaction when given (the re-evaluation it calls for commits with it).
    */
-  async submit(agb: string, report: WaitTimeReportDto, submittedBy: string, today = amsterdamDate(new Date()), db: { query: DataSource['query'] } = this.db): Promise<StoredReport> {
+  async submit(
+    agb: string,
+    report: WaitTimeReportDto,
+    submittedBy: string,
+    today = amsterdamDate(new Date()),
+    db: { query: DataSource['query'] } = this.db,
+  ): Promise<StoredReport> {
     const problems: FieldErrorDto[] = [];
     if (isFutureMonth(report.month, today)) problems.push({ field: 'month', reason: 'must not be in the future' });
     const oldest = new Date(Date.UTC(Number(today.slice(0, 4)), Number(today.slice(5, 7)) - 1 - MAX_MONTHS_BACK, 1)).toISOString().slice(0, 7);
     if (report.month < oldest) problems.push({ field: 'month', reason: `must be at most ${MAX_MONTHS_BACK} months back` });
 
-    const locations: { id: string; code: string; diagnosis_groups: string[] }[] = await db.query(
-      `SELECT id, code, diagnosis_groups FROM provider_location WHERE agb = $1`,
-      [agb],
-    );
+    const locations: { id: string; code: string; diagnosis_groups: string[] }[] = await db.query(`SELECT id, code, diagnosis_groups FROM provider_location WHERE agb = $1`, [agb]);
     if (locations.length === 0) {
       const known = await db.query(`SELECT 1 FROM provider WHERE agb = $1`, [agb]);
-      if (known.length === 0) throw new NotFoundException({ message: 'No provider with this AGB code in the registry', details: [{ field: 'agb', reason: 'is not in the provider registry' }] });
+      if (known.length === 0)
+        throw new NotFoundException({ message: 'No provider with this AGB code in the registry', details: [{ field: 'agb', reason: 'is not in the provider registry' }] });
     }
     const byCode = new Map(locations.map((l) => [l.code, l]));
     const seen = new Set<string>();
@@ -76,7 +80,8 @@ export class WaitTimesService {
   /** Current (latest, not stale) figures of a provider's locations, with stale ones flagged when asked. */
   async currentForProvider(agb: string, today = amsterdamDate(new Date()), includeStale = false): Promise<CurrentWaitDto[]> {
     const known = await this.db.query(`SELECT 1 FROM provider WHERE agb = $1`, [agb]);
-    if (known.length === 0) throw new NotFoundException({ message: 'No provider with this AGB code in the registry', details: [{ field: 'agb', reason: 'is not in the provider registry' }] });
+    if (known.length === 0)
+      throw new NotFoundException({ message: 'No provider with this AGB code in the registry', details: [{ field: 'agb', reason: 'is not in the provider registry' }] });
     const oldest = oldestCurrentMonth(today);
     const rows: any[] = await this.db.query(
       `SELECT c.location_id, l.code, l.name, l.region, c.diagnosis_group, to_char(c.month, 'YYYY-MM') AS month,

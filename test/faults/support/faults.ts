@@ -184,7 +184,11 @@ export class Service {
     await waitUntil(
       async () => {
         if (this.exit) throw new Error(`${this.kind} exited: ${JSON.stringify(this.exit)}\n${this.logs.slice(-2000)}`);
-        return (await fetch(`${this.url}/health/ready`).then((r) => r.status === 200).catch(() => false)) || undefined;
+        return (
+          (await fetch(`${this.url}/health/ready`)
+            .then((r) => r.status === 200)
+            .catch(() => false)) || undefined
+        );
       },
       timeoutMs,
       100,
@@ -256,7 +260,11 @@ export async function http(
 export function leaks(r: Reply): string[] {
   const problems: string[] = [];
   if (/\bat .+\(.+:\d+:\d+\)|\.ts:\d+|\.js:\d+|node_modules/.test(r.text)) problems.push('stack trace');
-  if (/\b(SELECT|INSERT|UPDATE|DELETE)\b.+\b(FROM|INTO|SET)\b|relation "|violates|syntax error|ECONNREFUSED|terminating connection|Connection terminated|QueryFailedError|TypeORM/i.test(r.text)) {
+  if (
+    /\b(SELECT|INSERT|UPDATE|DELETE)\b.+\b(FROM|INTO|SET)\b|relation "|violates|syntax error|ECONNREFUSED|terminating connection|Connection terminated|QueryFailedError|TypeORM/i.test(
+      r.text,
+    )
+  ) {
     problems.push('database detail');
   }
   const keys = r.body && typeof r.body === 'object' ? Object.keys(r.body).sort().join(',') : '';

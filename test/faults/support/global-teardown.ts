@@ -18,7 +18,12 @@ export default async function globalTeardown(): Promise<void> {
     const logDir = process.env[ENV.logDir];
     try {
       // keep=true: checkLogDir leaves the directory; the whole temp dir is removed below.
-      if (logDir && existsSync(logDir)) console.log(checkLogDir(logDir, true).replace('log scan', 'fault suite log scan').replace(/, kept in .*$/, ''));
+      if (logDir && existsSync(logDir))
+        console.log(
+          checkLogDir(logDir, true)
+            .replace('log scan', 'fault suite log scan')
+            .replace(/, kept in .*$/, ''),
+        );
     } finally {
       if (!keep) rmSync(infra.dir, { recursive: true, force: true });
       else console.log(`fault suite: kept ${infra.dir}`);

@@ -84,7 +84,8 @@ export function infraFromEnv(): Infra {
 const pgData = (i: Infra) => join(i.dir, 'pg');
 
 export async function pgInit(i: Infra): Promise<void> {
-  if (isRoot()) chownSync(i.dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
+  if (isRoot())
+    chownSync(i.dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
   await asPgUser('initdb', ['-D', pgData(i), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
 }
 
@@ -117,7 +118,24 @@ const redisPidFile = (i: Infra) => join(i.dir, 'redis.pid');
 export function redisStart(i: Infra): void {
   execFileSync(
     'redis-server',
-    ['--port', String(i.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', redisPidFile(i), '--dir', i.dir, '--logfile', join(i.dir, 'redis.log')],
+    [
+      '--port',
+      String(i.redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'yes',
+      '--pidfile',
+      redisPidFile(i),
+      '--dir',
+      i.dir,
+      '--logfile',
+      join(i.dir, 'redis.log'),
+    ],
     { stdio: 'ignore' },
   );
 }
@@ -125,7 +143,7 @@ export function redisStart(i: Infra): void {
 export async function redisStop(i: Infra): Promise<void> {
   const pid = existsSync(redisPidFile(i)) ? Number(readFileSync(redisPidFile(i), 'utf8').trim()) : 0;
   spawnSync('redis-cli', ['-p', String(i.redisPort), 'shutdown', 'nosave'], { stdio: 'ignore', timeout: 10_000 });
-  for (const end = Date.now() + 10_000; pid && Date.now() < end; ) {
+  for (const end = Date.now() + 10_000; pid && Date.now() < end;) {
     try {
       process.kill(pid, 0);
     } catch {
@@ -143,7 +161,7 @@ export async function redisStop(i: Infra): Promise<void> {
 }
 
 export async function waitForRedis(i: Infra, timeoutMs = 10_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; ; ) {
+  for (const end = Date.now() + timeoutMs; ;) {
     const res = spawnSync('redis-cli', ['-p', String(i.redisPort), 'ping'], { encoding: 'utf8', timeout: 2000 });
     if (res.stdout?.trim() === 'PONG') return;
     if (Date.now() > end) throw new Error('redis did not start');

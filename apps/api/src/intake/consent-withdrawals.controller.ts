@@ -24,7 +24,10 @@ export class ConsentWithdrawalsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such referral for your organisation' })
   withdraw(@Body() body: ConsentWithdrawalDto, @CurrentPrincipal() caller: Principal): Promise<WithdrawalReceipt> {
     if (body.messageId !== undefined && body.uzovi === undefined && caller.uzovis.length > 1) {
-      throw new BadRequestException({ message: 'The withdrawal is ambiguous', details: [{ field: 'uzovi', reason: 'is required with messageId when your token acts for more than one insurer' }] });
+      throw new BadRequestException({
+        message: 'The withdrawal is ambiguous',
+        details: [{ field: 'uzovi', reason: 'is required with messageId when your token acts for more than one insurer' }],
+      });
     }
     if (body.uzovi !== undefined && !caller.uzovis.includes(body.uzovi)) {
       throw new BadRequestException({ message: 'The withdrawal is invalid', details: [{ field: 'uzovi', reason: 'is not an insurer your token acts for' }] });

@@ -61,7 +61,13 @@ export class FhirBundleController {
       // Valid, but for an insurer this caller may not send for.
       throw new FhirIssuesException(
         403,
-        [{ code: 'forbidden', expression: reading.source.uzovi ?? 'Bundle', diagnostics: `${reading.labels.uzovi ?? 'The UZOVI code'} is not an insurer this caller may send referrals for` }],
+        [
+          {
+            code: 'forbidden',
+            expression: reading.source.uzovi ?? 'Bundle',
+            diagnostics: `${reading.labels.uzovi ?? 'The UZOVI code'} is not an insurer this caller may send referrals for`,
+          },
+        ],
         'The caller may not send referrals for this insurer',
       );
     }

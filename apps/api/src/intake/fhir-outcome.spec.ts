@@ -6,7 +6,10 @@ describe('outcomeFromErrorBody: the API error shape as an OperationOutcome', () 
       resourceType: 'OperationOutcome',
       issue: [{ severity: 'error', code: 'structure', diagnostics: 'The request body is not valid JSON', expression: ['Bundle'] }],
     });
-    expect(outcomeFromErrorBody(413, 'The request body is too large', [{ field: '(body)', reason: 'is larger than the body limit (BODY_LIMIT_BYTES)' }]).issue[0]).toMatchObject({ code: 'too-long', expression: ['Bundle'] });
+    expect(outcomeFromErrorBody(413, 'The request body is too large', [{ field: '(body)', reason: 'is larger than the body limit (BODY_LIMIT_BYTES)' }]).issue[0]).toMatchObject({
+      code: 'too-long',
+      expression: ['Bundle'],
+    });
   });
 
   it('names no element for request-level failures, and picks the issue type by status', () => {

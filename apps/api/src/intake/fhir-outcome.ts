@@ -12,7 +12,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpExceptionFilter } from '@app/platform';
-import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
+import type { FieldErrorDto } from '@app/platform';
 import type { FhirIssue, FhirR4 } from '@app/referrals';
 
 export const FHIR_JSON = 'application/fhir+json';
@@ -37,7 +37,10 @@ const CODE_BY_STATUS: Record<number, IssueCode> = {
 export type IssueCode = FhirR4.OperationOutcomeIssue['code'];
 
 export function operationOutcome(issues: { severity?: 'fatal' | 'error'; code: IssueCode; diagnostics: string; expression?: string[] }[]): FhirR4.OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: issues.map((i) => ({ severity: i.severity ?? 'error', code: i.code, diagnostics: i.diagnostics, ...(i.expression ? { expression: i.expression } : {}) })) };
+  return {
+    resourceType: 'OperationOutcome',
+    issue: issues.map((i) => ({ severity: i.severity ?? 'error', code: i.code, diagnostics: i.diagnostics, ...(i.expression ? { expression: i.expression } : {}) })),
+  };
 }
 
 export class FhirIssuesException extends HttpException {
@@ -97,7 +100,8 @@ export function registerFhirHttp(fastify: FastifyInstance): void {
     // FHIR paths (an unknown one answers 404 then) and routes listing it in @RouteConfig({ accepts })
     // take FHIR; the JSON routes answer 415 as before.
     const accepts = (req.routeOptions.config as { accepts?: string[] } | undefined)?.accepts ?? [];
-    if (!isFhirPath(req.url) && !accepts.includes(FHIR_JSON)) return done(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+    if (!isFhirPath(req.url) && !accepts.includes(FHIR_JSON))
+      return done(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
     json(req, body.toString('utf8'), done);
   });
   fastify.addHook('onSend', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => {

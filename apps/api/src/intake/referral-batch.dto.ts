@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Field, rules } from '@app/platform/http/field-check';
-import { FieldErrorDto } from '@app/platform/http/error-response.dto';
+import { Field, rules, FieldErrorDto } from '@app/platform';
 import { ReferralMessageDto } from '@app/referrals';
 
 export const BATCH_MAX = 1000;

@@ -110,8 +110,7 @@ export class ReferralsController {
     @Param(
       'id',
       new ParseUUIDPipe({
-        exceptionFactory: () =>
-          new BadRequestException({ message: 'The referral id is invalid', details: [{ field: 'id', reason: 'must be a UUID' }] }),
+        exceptionFactory: () => new BadRequestException({ message: 'The referral id is invalid', details: [{ field: 'id', reason: 'must be a UUID' }] }),
       }),
     )
     id: string,

@@ -56,7 +56,15 @@ export class EvaluationsController {
     const report = await this.replays.replay({ uzovis: caller.role === 'admin' ? null : caller.uzovis, from: q.from, to: q.to });
     // Decisions about persons were read (not shown): one entry for the replay as a whole.
     await this.audit.record([
-      { actor: caller, personIndex: null, action: 'audit-read', resource: 'referral-evaluation/replay', purpose: 'audit', outcome: 'allowed', details: { checked: report.checked, differing: report.differing } },
+      {
+        actor: caller,
+        personIndex: null,
+        action: 'audit-read',
+        resource: 'referral-evaluation/replay',
+        purpose: 'audit',
+        outcome: 'allowed',
+        details: { checked: report.checked, differing: report.differing },
+      },
     ]);
     return report;
   }

@@ -1,15 +1,6 @@
 /** The zorgbemiddelaars' worklist: claim, work and close mediation tasks of their own insurer. */
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiQuery,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, ErrorResponseDto, INSURER_STAFF, Principal, Roles } from '@app/platform';
 import {
   AssignDto,
@@ -64,7 +55,8 @@ export class WorklistController {
   list(@Query() q: Record<string, string>, @CurrentPrincipal() caller: Principal): Promise<TaskPageDto> {
     const allowed = ['status', 'assignee', 'overdue', 'noNewContact', 'priority', 'diagnosisGroup', 'region', 'sort', 'limit', 'cursor'];
     const unknown = Object.keys(q).filter((k) => !allowed.includes(k));
-    if (unknown.length) throw new BadRequestException({ message: 'Unknown query parameter', details: unknown.map((field) => ({ field, reason: 'is not a filter of this listing' })) });
+    if (unknown.length)
+      throw new BadRequestException({ message: 'Unknown query parameter', details: unknown.map((field) => ({ field, reason: 'is not a filter of this listing' })) });
     for (const [k, v] of Object.entries(q)) {
       if (typeof v !== 'string') throw new BadRequestException({ message: 'Repeated query parameter', details: [{ field: k, reason: 'must be given once' }] });
     }

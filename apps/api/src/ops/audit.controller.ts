@@ -47,7 +47,10 @@ export class AuditController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     if ('bsn' in query) {
-      throw new BadRequestException({ message: 'The query is invalid', details: [{ field: 'bsn', reason: 'is not accepted in a URL (URLs end up in logs): POST /v1/audit/search with the BSN in the body' }] });
+      throw new BadRequestException({
+        message: 'The query is invalid',
+        details: [{ field: 'bsn', reason: 'is not accepted in a URL (URLs end up in logs): POST /v1/audit/search with the BSN in the body' }],
+      });
     }
     const { format, ...rest } = query;
     const repeated = Object.keys(query).find((k) => Array.isArray(query[k]));
@@ -80,8 +83,10 @@ export class AuditController {
   }
 
   private async find(body: AuditSearchDto, csv: boolean, caller: Principal, reply: FastifyReply) {
-    if (caller.uzovis.length !== 1) throw new BadRequestException({ message: 'The search is ambiguous', details: [{ field: 'uzovi', reason: 'an auditor token must act for exactly one insurer' }] });
-    if (body.from && body.to && body.to < body.from) throw new BadRequestException({ message: 'The period is invalid', details: [{ field: 'to', reason: 'must not be before from' }] });
+    if (caller.uzovis.length !== 1)
+      throw new BadRequestException({ message: 'The search is ambiguous', details: [{ field: 'uzovi', reason: 'an auditor token must act for exactly one insurer' }] });
+    if (body.from && body.to && body.to < body.from)
+      throw new BadRequestException({ message: 'The period is invalid', details: [{ field: 'to', reason: 'must not be before from' }] });
     const personIndex = body.bsn === undefined ? undefined : this.vault.auditIndex(normaliseBsn(body.bsn));
     const entries = await this.audit.search({
       personIndex,
@@ -92,14 +97,24 @@ export class AuditController {
       limit: body.limit ?? 1000,
     });
     await this.audit.record([
-      { actor: caller, personIndex: personIndex ?? null, action: 'audit-read', resource: 'access-log', purpose: 'audit', outcome: 'allowed', details: { byPerson: personIndex !== undefined, actor: body.actor ?? null, from: body.from ?? null, to: body.to ?? null, found: entries.length } },
+      {
+        actor: caller,
+        personIndex: personIndex ?? null,
+        action: 'audit-read',
+        resource: 'access-log',
+        purpose: 'audit',
+        outcome: 'allowed',
+        details: { byPerson: personIndex !== undefined, actor: body.actor ?? null, from: body.from ?? null, to: body.to ?? null, found: entries.length },
+      },
     ]);
     if (!csv) return { entries };
     reply.header('content-type', 'text/csv; charset=utf-8');
     return (
       [
         'id,at,actor,actorRole,organisation,personIndex,action,resource,purpose,outcome,details',
-        ...entries.map((e) => csvLine([e.id, new Date(e.at).toISOString(), e.actor, e.actorRole, e.organisation, e.personIndex, e.action, e.resource, e.purpose, e.outcome, JSON.stringify(e.details)])),
+        ...entries.map((e) =>
+          csvLine([e.id, new Date(e.at).toISOString(), e.actor, e.actorRole, e.organisation, e.personIndex, e.action, e.resource, e.purpose, e.outcome, JSON.stringify(e.details)]),
+        ),
       ].join('\n') + '\n'
     );
   }

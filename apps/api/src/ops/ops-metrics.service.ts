@@ -141,9 +141,7 @@ export class OpsMetricsService {
   private async read(): Promise<Snapshot> {
     const [queues, tasks, referrals, runs] = await Promise.allSettled([
       withTimeout(
-        Promise.all(
-          Object.values(QUEUE_NAMES).map(async (queue) => ({ queue, counts: (await this.queues.queue(queue).getJobCounts(...QUEUE_STATES)) as Record<string, number> })),
-        ),
+        Promise.all(Object.values(QUEUE_NAMES).map(async (queue) => ({ queue, counts: (await this.queues.queue(queue).getJobCounts(...QUEUE_STATES)) as Record<string, number> }))),
       ),
       // A GROUP BY over status columns: one index or sequential scan every cache period.
       withTimeout<{ status: string; n: number }[]>(this.db.query(`SELECT status, count(*)::int AS n FROM mediation_task GROUP BY status`)),
@@ -152,7 +150,12 @@ export class OpsMetricsService {
       ),
       withTimeout(this.linkage.list(20)),
     ]);
-    for (const [source, r] of [['queues', queues], ['tasks', tasks], ['referrals', referrals], ['linkage runs', runs]] as const) {
+    for (const [source, r] of [
+      ['queues', queues],
+      ['tasks', tasks],
+      ['referrals', referrals],
+      ['linkage runs', runs],
+    ] as const) {
       if (r.status === 'rejected') this.logger.warn({ msg: 'metrics source unavailable', source, error: (r.reason as Error).message });
     }
     return {

@@ -115,14 +115,10 @@ export async function registerQueueDashboard(fastify: FastifyInstance, options: 
         const verdict = await admit(tokens, given);
         if (!verdict.ok) return refuse(req, reply, verdict.status, verdict.message, 'token');
         req.log.info({ msg: 'queue dashboard sign-in', subject: verdict.principal.subject });
-        return reply
-          .header('set-cookie', `${DASHBOARD_COOKIE}=${given}; Max-Age=${DASHBOARD_SESSION_SECONDS}; ${cookieAttributes}`)
-          .redirect(DASHBOARD_PATH, 303);
+        return reply.header('set-cookie', `${DASHBOARD_COOKIE}=${given}; Max-Age=${DASHBOARD_SESSION_SECONDS}; ${cookieAttributes}`).redirect(DASHBOARD_PATH, 303);
       });
 
-      scope.post('/logout', async (_req, reply) =>
-        reply.header('set-cookie', `${DASHBOARD_COOKIE}=; Max-Age=0; ${cookieAttributes}`).redirect(`${DASHBOARD_PATH}/login`, 303),
-      );
+      scope.post('/logout', async (_req, reply) => reply.header('set-cookie', `${DASHBOARD_COOKIE}=; Max-Age=0; ${cookieAttributes}`).redirect(`${DASHBOARD_PATH}/login`, 303));
 
       // Bull Board itself, behind the admin check.
       await scope.register(async (guarded) => {

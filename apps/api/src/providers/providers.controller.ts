@@ -1,18 +1,5 @@
 /** HTTP edge of the provider registry: providers, their locations and insurer contracts. */
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  PipeTransform,
-  Post,
-  Put,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, PipeTransform, Post, Put, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,

@@ -14,13 +14,15 @@ export function wantsCsv(format: string | undefined, accept: string | undefined)
 export function limitParam(raw: string | undefined): number {
   if (raw === undefined) return 50;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > 200) throw new BadRequestException({ message: 'The limit is invalid', details: [{ field: 'limit', reason: 'must be a whole number from 1 to 200' }] });
+  if (!/^\d+$/.test(raw) || n < 1 || n > 200)
+    throw new BadRequestException({ message: 'The limit is invalid', details: [{ field: 'limit', reason: 'must be a whole number from 1 to 200' }] });
   return n;
 }
 
 export function diagnosisGroupParam(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (!isDiagnosisGroup(raw)) throw new BadRequestException({ message: 'The diagnosis group is invalid', details: [{ field: 'diagnosisGroup', reason: 'must be a diagnosis group code (e.g. depressie)' }] });
+  if (!isDiagnosisGroup(raw))
+    throw new BadRequestException({ message: 'The diagnosis group is invalid', details: [{ field: 'diagnosisGroup', reason: 'must be a diagnosis group code (e.g. depressie)' }] });
   return raw;
 }
 

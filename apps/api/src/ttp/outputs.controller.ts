@@ -46,7 +46,8 @@ export class TtpOutputsController {
   @Roles('provider')
   @ApiOperation({
     summary: 'Your own clients who also wait elsewhere (newest linkage run)',
-    description: 'Your client references only, with on how many other lists the person waits and at which stages — never where. `linked: false` when your snapshot was not in the run (e.g. made under an older key: re-send it).',
+    description:
+      'Your client references only, with on how many other lists the person waits and at which stages — never where. `linked: false` when your snapshot was not in the run (e.g. made under an older key: re-send it).',
   })
   @ApiQuery(FORMAT)
   @ApiProduces('application/json', 'text/csv')

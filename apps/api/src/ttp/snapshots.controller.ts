@@ -15,7 +15,7 @@ export class SnapshotsController {
   @RouteConfig({ accepts: ['text/csv', 'application/x-ndjson'] })
   @ApiConsumes('text/csv', 'application/x-ndjson', 'application/json')
   @ApiOperation({
-    summary: "Replace your waiting-list snapshot (your own AGB, from your token)",
+    summary: 'Replace your waiting-list snapshot (your own AGB, from your token)',
     description:
       `CSV with the header \`${SNAPSHOT_COLUMNS.join(',')}\`, NDJSON (one entry object per line) — both streamed — or a JSON array ` +
       '(within the body limit). Each entry has `bsn` or `prePseudonym` (stage 1, see the README), never both. ' +
@@ -31,7 +31,8 @@ export class SnapshotsController {
     const format: SnapshotFormat = base === 'text/csv' ? 'csv' : base === 'application/x-ndjson' ? 'ndjson' : 'json';
     if (format === 'json') {
       const entries = Array.isArray(body) ? body : (body as { entries?: unknown })?.entries;
-      if (!Array.isArray(entries)) throw new BadRequestException({ message: 'The snapshot is invalid', details: [{ field: '(body)', reason: 'must be a JSON array of entries (or { "entries": [...] })' }] });
+      if (!Array.isArray(entries))
+        throw new BadRequestException({ message: 'The snapshot is invalid', details: [{ field: '(body)', reason: 'must be a JSON array of entries (or { "entries": [...] })' }] });
       return this.uploads.upload(caller.agb, caller.subject, 'json', entries);
     }
     return this.uploads.upload(caller.agb, caller.subject, format, body as AsyncIterable<Buffer>);

@@ -40,11 +40,15 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.redisUrl, 'worker');
     this.connection.on('error', (e) => this.logger.warn({ msg: 'redis connection error', error: e.message }));
-    this.worker = new Worker<EvaluateReferralsJob>(QUEUE_NAMES.evaluateReferral, this.jobMetrics.timed(QUEUE_NAMES.evaluateReferral, (job: Job<EvaluateReferralsJob>) => this.process(job)), {
-      connection: this.connection,
-      prefix: this.config.queuePrefix,
-      concurrency: this.config.workerConcurrency,
-    });
+    this.worker = new Worker<EvaluateReferralsJob>(
+      QUEUE_NAMES.evaluateReferral,
+      this.jobMetrics.timed(QUEUE_NAMES.evaluateReferral, (job: Job<EvaluateReferralsJob>) => this.process(job)),
+      {
+        connection: this.connection,
+        prefix: this.config.queuePrefix,
+        concurrency: this.config.workerConcurrency,
+      },
+    );
     this.worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: QUEUE_NAMES.evaluateReferral, jobId: job?.id, error: e.message }));
     this.worker.on('error', (e) => this.logger.warn({ msg: 'worker error', error: e.message }));
     this.sweepTimer = setInterval(() => void this.sweepOnce(), this.config.sweeper.intervalSeconds * 1000);

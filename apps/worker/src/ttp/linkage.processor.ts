@@ -35,13 +35,17 @@ export class LinkageProcessor implements OnApplicationBootstrap, OnApplicationSh
   onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.redisUrl, 'worker');
     this.connection.on('error', (e) => this.logger.warn({ msg: 'redis connection error', error: e.message }));
-    this.worker = new Worker<{ runId?: string }>(QUEUE_NAMES.ttpLinkage, this.jobMetrics.timed(QUEUE_NAMES.ttpLinkage, (job: Job<{ runId?: string }>) => this.process(job)), {
-      connection: this.connection,
-      prefix: this.config.queuePrefix,
-      concurrency: 1,
-      // A run over a million entries takes seconds; the lock must outlast it comfortably.
-      lockDuration: 5 * 60 * 1000,
-    });
+    this.worker = new Worker<{ runId?: string }>(
+      QUEUE_NAMES.ttpLinkage,
+      this.jobMetrics.timed(QUEUE_NAMES.ttpLinkage, (job: Job<{ runId?: string }>) => this.process(job)),
+      {
+        connection: this.connection,
+        prefix: this.config.queuePrefix,
+        concurrency: 1,
+        // A run over a million entries takes seconds; the lock must outlast it comfortably.
+        lockDuration: 5 * 60 * 1000,
+      },
+    );
     this.worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: QUEUE_NAMES.ttpLinkage, jobId: job?.id, error: e.message }));
     this.worker.on('error', (e) => this.logger.warn({ msg: 'worker error', error: e.message }));
     void this.schedule();

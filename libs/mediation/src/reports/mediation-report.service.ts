@@ -13,7 +13,17 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { GGZ_STAGES, GgzStage, workingDaysBetween } from '@app/core';
 import { MeasuredWait, TtpOutputsService } from '@app/ttp';
-import { addMonths, MEDIATION_REPORT_LEGEND, MediationReport, monthsBetween, publishMonth, RawReportMonth, REPORT_OUTCOMES, REPORT_THRESHOLD, ReportOutcome } from './mediation-report';
+import {
+  addMonths,
+  MEDIATION_REPORT_LEGEND,
+  MediationReport,
+  monthsBetween,
+  publishMonth,
+  RawReportMonth,
+  REPORT_OUTCOMES,
+  REPORT_THRESHOLD,
+  ReportOutcome,
+} from './mediation-report';
 
 export interface ReportRequest {
   from: string;
@@ -69,7 +79,13 @@ export class MediationReportService {
   }
 
   /** Fills `raw` from the database; returns the month's (provider, diagnosis group) pairs of its referrals. */
-  private async read(q: Query, req: ReportRequest, months: string[], bounds: Date[], raw: Map<string, RawReportMonth>): Promise<Map<string, { agb: string; diagnosisGroup: string }[]>> {
+  private async read(
+    q: Query,
+    req: ReportRequest,
+    months: string[],
+    bounds: Date[],
+    raw: Map<string, RawReportMonth>,
+  ): Promise<Map<string, { agb: string; diagnosisGroup: string }[]>> {
     // Every statement takes the period as $1..$2 and, for insurers, their codes as $n.
     const scope = (column: string, n: number) => (req.uzovis ? `AND ${column} = ANY($${n}::bpchar[])` : '');
     const period = [bounds[0], bounds[bounds.length - 1]];
@@ -179,10 +195,9 @@ export class MediationReportService {
    * measured median).
    */
   private async accuracy(raw: Map<string, RawReportMonth>, months: string[], byMonth: Map<string, { agb: string; diagnosisGroup: string }[]>): Promise<void> {
-    const [{ ends }] = await this.db.query(
-      `SELECT array_agg(((m + interval '1 month') AT TIME ZONE ${AMS}) ORDER BY m) AS ends FROM unnest($1::timestamp[]) AS m`,
-      [months.map((m) => `${m}-01`)],
-    );
+    const [{ ends }] = await this.db.query(`SELECT array_agg(((m + interval '1 month') AT TIME ZONE ${AMS}) ORDER BY m) AS ends FROM unnest($1::timestamp[]) AS m`, [
+      months.map((m) => `${m}-01`),
+    ]);
     // Months sharing a run ask the TTP once; the runs are asked at the same time.
     const runs = new Map<string, { months: string[]; pairs: Map<string, { agb: string; diagnosisGroup: string }> }>();
     const standing = await Promise.all(months.map((_, i) => this.ttpOutputs.runFinishedBefore(new Date(ends[i]))));

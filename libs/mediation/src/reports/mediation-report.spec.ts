@@ -8,7 +8,13 @@ function raw(overrides: Partial<RawReportMonth> = {}): RawReportMonth {
     aboveNorm: { aanmelding: 17, behandeling: 20, totaal: 17 },
     tasksCreated: 20,
     stillOpen: 6,
-    outcomes: { ...(Object.fromEntries(REPORT_OUTCOMES.map((o) => [o, 0])) as RawReportMonth['outcomes']), 'accepted-alternative': 11, 'prefers-to-wait': 1, unreachable: 1, 'consent-withdrawn': 1 },
+    outcomes: {
+      ...(Object.fromEntries(REPORT_OUTCOMES.map((o) => [o, 0])) as RawReportMonth['outcomes']),
+      'accepted-alternative': 11,
+      'prefers-to-wait': 1,
+      unreachable: 1,
+      'consent-withdrawn': 1,
+    },
     contactWorkingDays: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 9],
     contactedOnTime: 15,
     weeksSaved: { total: 130, tasks: 11 },
@@ -73,7 +79,19 @@ describe('publishMonth', () => {
 
   it('protects a derivable rest that is never printed, keeping the denominator of the shares', () => {
     // 8 received, 6 evaluated: "2 not evaluated" would follow. The received count goes.
-    const m = publishMonth(raw({ received: 8, evaluated: 6, aboveNorm: { aanmelding: 6, behandeling: 6, totaal: 6 }, tasksCreated: 6, stillOpen: 6, outcomes: Object.fromEntries(REPORT_OUTCOMES.map((o) => [o, 0])) as RawReportMonth['outcomes'], contactWorkingDays: [], contactedOnTime: 0, weeksSaved: { total: 0, tasks: 0 } }));
+    const m = publishMonth(
+      raw({
+        received: 8,
+        evaluated: 6,
+        aboveNorm: { aanmelding: 6, behandeling: 6, totaal: 6 },
+        tasksCreated: 6,
+        stillOpen: 6,
+        outcomes: Object.fromEntries(REPORT_OUTCOMES.map((o) => [o, 0])) as RawReportMonth['outcomes'],
+        contactWorkingDays: [],
+        contactedOnTime: 0,
+        weeksSaved: { total: 0, tasks: 0 },
+      }),
+    );
     expect(m.referrals).toEqual({ received: null, evaluated: 6 });
     expect(m.suppressed['referrals.received']).toBe('secondary');
     expect(m.aboveNorm.aanmelding).toEqual({ count: 6, share: 1 });
@@ -105,7 +123,14 @@ describe('publishMonth', () => {
 
   it('writes long-form CSV with the reason beside an empty value', () => {
     const m = publishMonth(raw());
-    const csv = mediationReportCsv({ scope: { kind: 'national' }, from: '2026-10', to: '2026-10', generatedAt: '', suppression: { threshold: 5, legend: {} as never }, months: [m] });
+    const csv = mediationReportCsv({
+      scope: { kind: 'national' },
+      from: '2026-10',
+      to: '2026-10',
+      generatedAt: '',
+      suppression: { threshold: 5, legend: {} as never },
+      months: [m],
+    });
     const lines = csv.trim().split('\n');
     expect(lines[0]).toBe('month,figure,value,suppressed');
     expect(lines).toContain('2026-10,referrals.received,30,');

@@ -25,7 +25,7 @@ export type SuppressionReason = 'primary' | 'secondary' | 'dependent';
 
 export const MEDIATION_REPORT_LEGEND: Record<SuppressionReason, string> = {
   primary: '1 to 4 people: not shown',
-  secondary: 'hidden so that a count of 1 to 4 cannot be worked out from the month\'s sums (complementary suppression)',
+  secondary: "hidden so that a count of 1 to 4 cannot be worked out from the month's sums (complementary suppression)",
   dependent: 'computed from a hidden count, or from fewer than 5 people: not shown',
 };
 
@@ -258,9 +258,16 @@ const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
  * by default the twelve months through the current one; `to` not after the current month, `from`
  * not after `to`, at most REPORT_MAX_MONTHS months. Returns the problems as field details.
  */
-export function reportPeriod(from: string | undefined, to: string | undefined, currentMonth: string): { from: string; to: string } | { errors: { field: string; reason: string }[] } {
+export function reportPeriod(
+  from: string | undefined,
+  to: string | undefined,
+  currentMonth: string,
+): { from: string; to: string } | { errors: { field: string; reason: string }[] } {
   const errors: { field: string; reason: string }[] = [];
-  for (const [field, v] of [['from', from], ['to', to]] as const) {
+  for (const [field, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (v !== undefined && (!MONTH.test(v) || Number(v.slice(0, 4)) < 2000)) errors.push({ field, reason: 'must be a month as YYYY-MM (from 2000-01)' });
   }
   if (errors.length) return { errors };

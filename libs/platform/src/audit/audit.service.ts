@@ -46,7 +46,6 @@ export interface StoredAuditEntry {
 
 /** Anything that runs SQL: the DataSource, or a transaction's manager. */
 export interface AuditQueryable {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query(sql: string, params?: unknown[]): Promise<any>;
 }
 

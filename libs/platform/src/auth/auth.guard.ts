@@ -6,8 +6,8 @@
  */
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { METRICS_TOKEN_KEY, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 import { MetricsAccess } from '../metrics/metrics';
+import { METRICS_TOKEN_KEY, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 import type { Principal, Role } from './roles';
 import { TokenError, TokenService } from './token.service';
 

@@ -137,7 +137,14 @@ describe('TokenService with a JWKS', () => {
   const a = pair();
   const jwtCfg = { algorithm: 'RS256' as const, issuer: 'idp', audience: 'ggz', jwks: cfg() };
   const sign = (claims: object, key = a.privateKey, header: object = { kid: 'a' }, alg: jwt.Algorithm = 'RS256') =>
-    jwt.sign({ role: 'mediator', uzovi: '3311', ...claims }, key, { algorithm: alg, issuer: 'idp', audience: 'ggz', subject: 's', expiresIn: 60, header: { alg, ...header } as jwt.JwtHeader });
+    jwt.sign({ role: 'mediator', uzovi: '3311', ...claims }, key, {
+      algorithm: alg,
+      issuer: 'idp',
+      audience: 'ggz',
+      subject: 's',
+      expiresIn: 60,
+      header: { alg, ...header } as jwt.JwtHeader,
+    });
 
   function service() {
     const ep = endpoint([jwkOf(a.publicKey, 'a')]);
@@ -159,7 +166,9 @@ describe('TokenService with a JWKS', () => {
   it('refuses tokens that could not pass before fetching anything', async () => {
     const { ep, tokens } = service();
     expect(() => tokens.authenticate(sign({}, a.privateKey, {}))).toThrow('token names no signing key (kid)');
-    expect(() => tokens.authenticate(jwt.sign({ role: 'mediator' }, 'x'.repeat(32), { algorithm: 'HS256', header: { alg: 'HS256', kid: 'a' } as jwt.JwtHeader }))).toThrow(TokenError);
+    expect(() => tokens.authenticate(jwt.sign({ role: 'mediator' }, 'x'.repeat(32), { algorithm: 'HS256', header: { alg: 'HS256', kid: 'a' } as jwt.JwtHeader }))).toThrow(
+      TokenError,
+    );
     expect(() => tokens.authenticate(jwt.sign({ role: 'mediator' }, '', { algorithm: 'none', header: { alg: 'none', kid: 'a' } as jwt.JwtHeader }))).toThrow(TokenError);
     expect(() => tokens.authenticate('hello')).toThrow(TokenError);
     expect(ep.state.calls).toBe(0);
@@ -188,7 +197,10 @@ describe('JWKS configuration', () => {
   it('reads JWT_JWKS_URL and its settings with defaults', () => {
     const c = loadConfig({ JWT_ALGORITHM: 'RS256', JWT_JWKS_URL: 'http://127.0.0.1:9999/jwks' });
     expect(c.jwt.jwks).toEqual({ url: 'http://127.0.0.1:9999/jwks', cacheSeconds: 600, minRefreshSeconds: 30, timeoutMs: 3000 });
-    expect(loadConfig({ JWT_ALGORITHM: 'RS256', JWT_JWKS_URL: 'https://idp/jwks', JWT_JWKS_CACHE_SECONDS: '60', JWT_JWKS_MIN_REFRESH_SECONDS: '5', JWT_JWKS_TIMEOUT_MS: '500' }).jwt.jwks).toEqual({
+    expect(
+      loadConfig({ JWT_ALGORITHM: 'RS256', JWT_JWKS_URL: 'https://idp/jwks', JWT_JWKS_CACHE_SECONDS: '60', JWT_JWKS_MIN_REFRESH_SECONDS: '5', JWT_JWKS_TIMEOUT_MS: '500' }).jwt
+        .jwks,
+    ).toEqual({
       url: 'https://idp/jwks',
       cacheSeconds: 60,
       minRefreshSeconds: 5,

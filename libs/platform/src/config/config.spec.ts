@@ -60,7 +60,11 @@ describe('loadConfig', () => {
 
   it('reads the metrics settings: the worker listener on 9464 by default, 0 for none, and no short scrape secret', () => {
     expect(loadConfig({}).metrics).toEqual({ token: undefined, cacheSeconds: 10, workerPort: 9464 });
-    expect(loadConfig({ WORKER_METRICS_PORT: '0', METRICS_CACHE_SECONDS: '0', METRICS_TOKEN: 'x'.repeat(32) }).metrics).toEqual({ token: 'x'.repeat(32), cacheSeconds: 0, workerPort: 0 });
+    expect(loadConfig({ WORKER_METRICS_PORT: '0', METRICS_CACHE_SECONDS: '0', METRICS_TOKEN: 'x'.repeat(32) }).metrics).toEqual({
+      token: 'x'.repeat(32),
+      cacheSeconds: 0,
+      workerPort: 0,
+    });
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 32 characters/);
     expect(() => loadConfig({ WORKER_METRICS_PORT: '70000' })).toThrow(/WORKER_METRICS_PORT/);
   });

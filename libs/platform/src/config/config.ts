@@ -362,7 +362,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
             /* reported below */
           }
           if (o !== '' && !exact) {
-            r.problems.push(`CORS_ORIGINS must be a comma-separated list of exact origins such as https://portal.example.nl (scheme://host[:port], lower case, no path, no trailing slash, no *; got "${o}")`);
+            r.problems.push(
+              `CORS_ORIGINS must be a comma-separated list of exact origins such as https://portal.example.nl (scheme://host[:port], lower case, no path, no trailing slash, no *; got "${o}")`,
+            );
           }
           return exact;
         }),

@@ -38,7 +38,15 @@ describe('BsnVault', () => {
     const old = randomBytes(32);
     const before = vault('k1', { k1: old });
     const sealed = before.seal(bsn);
-    const after = new BsnVault({ currentKeyId: 'k2', keys: new Map([['k1', old], ['k2', randomBytes(32)]]), indexKey: randomBytes(32), fingerprintKey: randomBytes(32) });
+    const after = new BsnVault({
+      currentKeyId: 'k2',
+      keys: new Map([
+        ['k1', old],
+        ['k2', randomBytes(32)],
+      ]),
+      indexKey: randomBytes(32),
+      fingerprintKey: randomBytes(32),
+    });
     expect(after.open(sealed)).toBe(bsn);
     expect(after.seal(bsn).keyId).toBe('k2');
   });

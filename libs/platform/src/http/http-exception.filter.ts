@@ -3,11 +3,11 @@
  * Unknown errors become a bare 500 with no stack trace or SQL; they are logged with the
  * request id so an operator can find them.
  */
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorResponseDto, FieldErrorDto } from './error-response.dto';
 import { isDatabaseUnavailable } from '../database/unavailable';
+import type { ErrorResponseDto, FieldErrorDto } from './error-response.dto';
 
 /** Seconds a client is asked to wait before retrying while the database is unreachable. */
 const UNAVAILABLE_RETRY_AFTER = '5';
@@ -82,7 +82,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const err = exception as Error;
       this.logger.error({ msg: 'unhandled error', reqId: req?.id, err: { type: err?.name, message: err?.message, stack: err?.stack } });
     }
-    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorBody(status, message, details, req?.id));
+    void reply
+      .status(status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(errorBody(status, message, details, req?.id));
   }
 
   private describe(exception: unknown, req: FastifyRequest): Described {

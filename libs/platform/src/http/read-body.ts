@@ -9,7 +9,8 @@ export async function readText(body: unknown, maxBytes: number): Promise<string>
   for await (const chunk of body as AsyncIterable<Buffer | string>) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     n += b.length;
-    if (n > maxBytes) throw new PayloadTooLargeException({ message: `The body is larger than ${maxBytes} bytes`, details: [{ field: '(body)', reason: `is larger than ${maxBytes} bytes` }] });
+    if (n > maxBytes)
+      throw new PayloadTooLargeException({ message: `The body is larger than ${maxBytes} bytes`, details: [{ field: '(body)', reason: `is larger than ${maxBytes} bytes` }] });
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');

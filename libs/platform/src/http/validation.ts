@@ -29,7 +29,10 @@ export function toFieldErrors(errors: ValidationError[], prefix = ''): FieldErro
 }
 
 export class InvalidBodyException extends BadRequestException {
-  constructor(readonly details: FieldErrorDto[], message = 'The request body is invalid') {
+  constructor(
+    readonly details: FieldErrorDto[],
+    message = 'The request body is invalid',
+  ) {
     super({ message, details });
   }
 }

@@ -1,4 +1,4 @@
-import { validatePlain } from '@app/platform/http/validation';
+import { validatePlain } from '@app/platform';
 import { ReferralMessageDto } from '../referral-message.dto';
 import { FHIR_SYSTEMS, fieldIssues, readReferralBundle } from './referral-bundle';
 
@@ -11,7 +11,11 @@ function bundle(): any {
     type: 'transaction',
     entry: [
       { fullUrl: 'urn:uuid:p', resource: { resourceType: 'Patient', identifier: [{ system: FHIR_SYSTEMS.bsn, value: BSN }] }, request: { method: 'POST', url: 'Patient' } },
-      { fullUrl: 'urn:uuid:o', resource: { resourceType: 'Organization', identifier: [{ system: FHIR_SYSTEMS.agb, value: '94012345' }] }, request: { method: 'POST', url: 'Organization' } },
+      {
+        fullUrl: 'urn:uuid:o',
+        resource: { resourceType: 'Organization', identifier: [{ system: FHIR_SYSTEMS.agb, value: '94012345' }] },
+        request: { method: 'POST', url: 'Organization' },
+      },
       {
         fullUrl: 'urn:uuid:s',
         resource: {
@@ -21,7 +25,14 @@ function bundle(): any {
           subject: { reference: 'urn:uuid:p' },
           authoredOn: '2026-11-20',
           performer: [{ reference: 'urn:uuid:o' }],
-          reasonCode: [{ coding: [{ system: FHIR_SYSTEMS.diagnosisGroup, code: 'depressie' }, { system: FHIR_SYSTEMS.icd10, code: 'F32.1' }] }],
+          reasonCode: [
+            {
+              coding: [
+                { system: FHIR_SYSTEMS.diagnosisGroup, code: 'depressie' },
+                { system: FHIR_SYSTEMS.icd10, code: 'F32.1' },
+              ],
+            },
+          ],
         },
         request: { method: 'POST', url: 'ServiceRequest' },
       },
@@ -73,7 +84,7 @@ describe('readReferralBundle', () => {
     expect(r.labels.bsn).toBe('Patient.identifier[0].value');
   });
 
-  it('maps the validator\'s field errors to the elements, and never quotes a value', () => {
+  it("maps the validator's field errors to the elements, and never quotes a value", () => {
     const b = bundle();
     b.entry[0].resource.identifier[0].value = '123456789';
     b.entry[2].resource.reasonCode[0].coding[0].code = 'griep';

@@ -9,7 +9,7 @@
  * value from the Bundle in an issue: a BSN may stand anywhere.
  */
 import { amsterdamDate, isIsoDateTime } from '@app/core';
-import type { FieldErrorDto } from '@app/platform/http/error-response.dto';
+import type { FieldErrorDto } from '@app/platform';
 
 /** Canonical base of this service's own FHIR definitions (code systems, extension). */
 export const FHIR_CANONICAL_BASE = 'https://ggz-wachttijd.nl/fhir';
@@ -43,17 +43,7 @@ export interface FhirIssue {
 }
 
 export type MessageField =
-  | 'messageId'
-  | 'bsn'
-  | 'verwijsdatum'
-  | 'klachtenprofiel'
-  | 'dsmCode'
-  | 'agb'
-  | 'uzovi'
-  | 'consent.id'
-  | 'consent.givenAt'
-  | 'consent.scope'
-  | 'consent.channel';
+  'messageId' | 'bsn' | 'verwijsdatum' | 'klachtenprofiel' | 'dsmCode' | 'agb' | 'uzovi' | 'consent.id' | 'consent.givenAt' | 'consent.scope' | 'consent.channel';
 
 export interface BundleReading {
   /** The referral message in the JSON route's terms (fields that could not be found are absent). */
@@ -135,7 +125,7 @@ class Reader {
     if (type !== 'transaction' && type !== 'message') this.issue(type === undefined ? 'required' : 'value', 'Bundle.type', 'Bundle.type must be "transaction" or "message"');
     const entry = get(body, 'entry');
     if (!Array.isArray(entry) || entry.length === 0) {
-      return this.issue(entry === undefined ? 'required' : 'structure', 'Bundle.entry', 'Bundle.entry is required: a list of the profile\'s resources');
+      return this.issue(entry === undefined ? 'required' : 'structure', 'Bundle.entry', "Bundle.entry is required: a list of the profile's resources");
     }
     this.collect(entry, type === 'transaction');
 
@@ -250,7 +240,8 @@ class Reader {
   private performer(s: Found): void {
     const expression = `${s.path}.performer`;
     const performers = get(s.resource, 'performer');
-    if (performers === undefined) return this.issue('required', expression, `ServiceRequest.performer is required: the provider referred to, an Organization with an AGB code (${FHIR_SYSTEMS.agb})`, 'agb');
+    if (performers === undefined)
+      return this.issue('required', expression, `ServiceRequest.performer is required: the provider referred to, an Organization with an AGB code (${FHIR_SYSTEMS.agb})`, 'agb');
     if (!Array.isArray(performers)) return this.issue('structure', expression, 'ServiceRequest.performer must be a list', 'agb');
     if (performers.length !== 1) return this.issue('invalid', expression, `ServiceRequest.performer must name exactly one provider; it names ${performers.length}`, 'agb');
     const agb = this.organizationIdentifier(performers[0], `${expression}[0]`, FHIR_SYSTEMS.agb, 'agb', 'an AGB code');
@@ -297,7 +288,12 @@ class Reader {
 
     const ids = get(c.resource, 'identifier');
     if (!Array.isArray(ids) || ids.length === 0) {
-      this.issue(ids === undefined ? 'required' : 'structure', `${c.path}.identifier`, 'Consent.identifier is required: the id of the consent record at the referral service', 'consent.id');
+      this.issue(
+        ids === undefined ? 'required' : 'structure',
+        `${c.path}.identifier`,
+        'Consent.identifier is required: the id of the consent record at the referral service',
+        'consent.id',
+      );
     } else if (!isObj(ids[0])) this.issue('structure', `${c.path}.identifier[0]`, 'Consent.identifier[0] must be an Identifier', 'consent.id');
     else this.take('consent.id', get(ids[0], 'value'), `${c.path}.identifier[0].value`);
 
@@ -327,7 +323,8 @@ class Reader {
     this.refersToPatient(v, 'beneficiary', patient);
     const expression = `${v.path}.payor`;
     const payors = get(v.resource, 'payor');
-    if (payors === undefined) return this.issue('required', expression, `Coverage.payor is required: the insurer, an Organization with a UZOVI code (${FHIR_SYSTEMS.uzovi})`, 'uzovi');
+    if (payors === undefined)
+      return this.issue('required', expression, `Coverage.payor is required: the insurer, an Organization with a UZOVI code (${FHIR_SYSTEMS.uzovi})`, 'uzovi');
     if (!Array.isArray(payors)) return this.issue('structure', expression, 'Coverage.payor must be a list', 'uzovi');
     if (payors.length !== 1) return this.issue('invalid', expression, `Coverage.payor must name exactly one insurer; it names ${payors.length}`, 'uzovi');
     const uzovi = this.organizationIdentifier(payors[0], `${expression}[0]`, FHIR_SYSTEMS.uzovi, 'uzovi', 'a UZOVI code');
