@@ -21,6 +21,7 @@ import { amsterdamDate } from '@app/core';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { PendingReason, ReferralHandoffService } from '@app/referrals';
 import { TtpOutputsService } from '@app/ttp';
+import { ProviderRegistryService } from '@app/waitlists';
 
 const OPEN = `r.verwijsdatum >= $2::date - make_interval(weeks => $3)
   AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.status = 'closed' AND t.outcome <> 'phase-withdrawn')`;
@@ -38,6 +39,7 @@ export class ReevaluationService {
     private readonly db: DataSource,
     private readonly handoff: ReferralHandoffService,
     private readonly ttpOutputs: TtpOutputsService,
+    private readonly registry: ProviderRegistryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,10 +85,9 @@ export class ReevaluationService {
     const latestRun = await this.ttpOutputs.latestRunId();
     const queued: [PendingReason, string[]][] = [];
     await this.db.transaction(async (tx) => {
-      const marks: { kind: string; seen: string; now: string }[] = await tx.query(
-        `SELECT c.kind, c.seen, CASE c.kind WHEN 'registry' THEN (SELECT structure_version::text FROM registry_version WHERE id = 1) ELSE $1 END AS now
-           FROM evaluation_catch_up c ORDER BY c.kind FOR UPDATE`,
-        [latestRun?.runId ?? ''],
+      const current: Record<string, string> = { registry: await this.registry.structureVersion(tx), 'measured-waits': latestRun?.runId ?? '' };
+      const marks: { kind: string; seen: string; now: string }[] = (await tx.query(`SELECT kind, seen FROM evaluation_catch_up ORDER BY kind FOR UPDATE`)).map(
+        (m: { kind: string; seen: string }) => ({ ...m, now: current[m.kind] }),
       );
       const moved = marks.filter((m) => m.seen !== m.now);
       if (moved.length === 0) return;

@@ -72,6 +72,15 @@ export class ProviderRegistryService {
   constructor(private readonly db: DataSource) {}
 
   /** Creates or renames a provider. */
+  /**
+   * A counter that moves with every change to providers, locations and contracts (statement
+   * triggers, migration 1764800000000): what the evaluation's catch-up compares.
+   */
+  async structureVersion(db: { query: DataSource['query'] } = this.db): Promise<string> {
+    const [row] = await db.query(`SELECT structure_version::text AS v FROM registry_version WHERE id = 1`);
+    return row.v;
+  }
+
   async upsertProvider(agb: string, name: string): Promise<{ created: boolean; provider: ProviderViewDto }> {
     // xmax = 0 only on a freshly inserted row version: the one-statement way to tell insert from update.
     const [row]: Array<ProviderRow & { created: boolean }> = await this.db
