@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { amsterdamDate, isIsoDate, isIsoDateTime } from './dates';
+import { amsterdamDate, amsterdamHour, amsterdamMidnight, isIsoDate, isIsoDateTime, nextDay } from './dates';
 
 describe('isIsoDate', () => {
   it.each(['2026-01-01', '2024-02-29', '2026-12-31'])('accepts %s', (d) => expect(isIsoDate(d)).toBe(true));
@@ -27,5 +27,21 @@ describe('amsterdamDate', () => {
     // Summer time: UTC+2.
     expect(amsterdamDate(new Date('2026-06-30T22:30:00Z'))).toBe('2026-07-01');
     expect(amsterdamDate(new Date('2026-06-30T21:30:00Z'))).toBe('2026-06-30');
+  });
+});
+
+describe('Amsterdam time helpers', () => {
+  it('finds the instant a day begins in Amsterdam, in winter and summer time and on both switch days', () => {
+    expect(amsterdamMidnight('2026-01-15')).toBe('2026-01-14T23:00:00.000Z');
+    expect(amsterdamMidnight('2026-07-15')).toBe('2026-07-14T22:00:00.000Z');
+    expect(amsterdamMidnight('2026-03-29')).toBe('2026-03-28T23:00:00.000Z'); // clocks go forward at 02:00
+    expect(amsterdamMidnight('2026-10-25')).toBe('2026-10-24T22:00:00.000Z'); // clocks go back at 03:00
+  });
+
+  it('gives the hour of the day in Amsterdam and the next calendar day', () => {
+    expect(amsterdamHour(new Date('2026-07-14T22:30:00Z'))).toBe(0);
+    expect(amsterdamHour(new Date('2026-01-14T22:30:00Z'))).toBe(23);
+    expect(nextDay('2026-12-31')).toBe('2027-01-01');
+    expect(nextDay('2028-02-28')).toBe('2028-02-29');
   });
 });

@@ -37,3 +37,29 @@ const AMSTERDAM_DAY = new Intl.DateTimeFormat('en-CA', {
 export function amsterdamDate(instant: Date): string {
   return AMSTERDAM_DAY.format(instant);
 }
+
+const AMSTERDAM_HOUR = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hourCycle: 'h23' });
+
+/** The hour of the day (0–23) in Europe/Amsterdam at an instant. */
+export function amsterdamHour(instant: Date): number {
+  return Number(AMSTERDAM_HOUR.format(instant));
+}
+
+/**
+ * The instant a calendar day (YYYY-MM-DD) begins in Europe/Amsterdam, as ISO 8601. Amsterdam is
+ * UTC+1 or UTC+2: the midnight is whichever of the two candidates reads 00:00 of that day there
+ * (on the days the clocks change, the offset at midnight is the one before the change).
+ */
+export function amsterdamMidnight(day: string): string {
+  const utcMidnight = Date.parse(`${day}T00:00:00Z`);
+  for (const hours of [1, 2]) {
+    const candidate = new Date(utcMidnight - hours * 3_600_000);
+    if (amsterdamDate(candidate) === day && amsterdamHour(candidate) === 0) return candidate.toISOString();
+  }
+  throw new Error(`no Amsterdam midnight found for ${day}`);
+}
+
+/** The calendar day after `day` (YYYY-MM-DD). */
+export function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}

@@ -15,6 +15,7 @@ export * from './consent-withdrawal.dto';
 export * from './reactive-search.service';
 export * from './reactive-search.dto';
 export * from './audit-search.dto';
+export * from './audit-search.service';
 export * from './retention.service';
 export * from './reports/mediation-report';
 export * from './reports/mediation-report.service';

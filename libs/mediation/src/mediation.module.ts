@@ -10,6 +10,7 @@ import { MediationPolicyService } from './mediation-policy.service';
 import { NormSetsService } from './norm-sets.service';
 import { ReevaluationService } from './reevaluation.service';
 import { DecisionInputsService } from './decision-inputs.service';
+import { AuditSearchService } from './audit-search.service';
 import { EvaluationReplayService } from './evaluation-replay.service';
 import { ReferralEvaluationService } from './referral-evaluation.service';
 import { WorklistService } from './worklist.service';
@@ -29,6 +30,7 @@ const SERVICES = [
   MediationReportService,
   DecisionInputsService,
   EvaluationReplayService,
+  AuditSearchService,
 ];
 
 /** Norm sets, the mediation policy, the evaluation of referrals and the tasks it creates. */

@@ -17,7 +17,7 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { amsterdamDate } from '@app/core';
+import { amsterdamDate, amsterdamHour } from '@app/core';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { PendingReason, ReferralHandoffService } from '@app/referrals';
 import { TtpOutputsService } from '@app/ttp';
@@ -112,7 +112,7 @@ export class ReevaluationService {
    * that ended). The day is claimed in daily_run, so several workers run it once.
    */
   async dailyIfDue(now = new Date()): Promise<number | null> {
-    const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hourCycle: 'h23' }).format(now));
+    const hour = amsterdamHour(now);
     if (!this.config.evaluation.daily || hour < this.config.evaluation.dailyHour) return null;
     const claimed = await this.db.query(`INSERT INTO daily_run (kind, day) VALUES ('reevaluate', $1) ON CONFLICT DO NOTHING RETURNING day`, [amsterdamDate(now)]);
     if (claimed.length === 0) return null;

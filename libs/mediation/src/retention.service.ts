@@ -13,7 +13,7 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { amsterdamDate } from '@app/core';
+import { amsterdamDate, amsterdamHour } from '@app/core';
 import { APP_CONFIG, AppConfig, AuditService } from '@app/platform';
 
 const BATCH = 500;
@@ -37,7 +37,7 @@ export class RetentionService {
 
   /** The nightly run, when it is due and no other worker ran it today. */
   async runIfDue(now = new Date()): Promise<RetentionOutcome | null> {
-    const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hourCycle: 'h23' }).format(now));
+    const hour = amsterdamHour(now);
     if (!this.config.retention.enabled || hour < this.config.retention.hour) return null;
     const day = amsterdamDate(now);
     const claimed = await this.db.query(`INSERT INTO daily_run (kind, day) VALUES ('retention', $1) ON CONFLICT DO NOTHING RETURNING day`, [day]);

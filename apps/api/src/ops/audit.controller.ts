@@ -6,26 +6,16 @@
 import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { normaliseBsn } from '@app/core';
-import { AuditService, BsnVault, CurrentPrincipal, InvalidBodyException, Principal, Roles, validatePlain } from '@app/platform';
-import { AuditSearchDto } from '@app/mediation';
+import { AuditService, CurrentPrincipal, InvalidBodyException, Principal, Roles, validatePlain } from '@app/platform';
+import { AuditSearchDto, AuditSearchService } from '@app/mediation';
 import { csvLine, wantsCsv } from '../ttp/format';
-
-/** The start of a day in Europe/Amsterdam as an instant. */
-function amsterdamMidnight(day: string): string {
-  // Noon UTC of that day is surely that day in Amsterdam; step back to its local midnight.
-  const noon = new Date(`${day}T12:00:00Z`);
-  const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hour12: false }).format(noon));
-  return new Date(noon.getTime() - hour * 3_600_000).toISOString();
-}
-const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 @ApiTags('audit')
 @Controller('v1/audit')
 export class AuditController {
   constructor(
+    private readonly searches: AuditSearchService,
     private readonly audit: AuditService,
-    private readonly vault: BsnVault,
   ) {}
 
   @Get('entries')
@@ -82,31 +72,9 @@ export class AuditController {
     return this.find(body, wantsCsv(format, accept), caller, reply);
   }
 
+  /** The search's rules are the service's; this turns its entries into JSON or CSV. */
   private async find(body: AuditSearchDto, csv: boolean, caller: Principal, reply: FastifyReply) {
-    if (caller.uzovis.length !== 1)
-      throw new BadRequestException({ message: 'The search is ambiguous', details: [{ field: 'uzovi', reason: 'an auditor token must act for exactly one insurer' }] });
-    if (body.from && body.to && body.to < body.from)
-      throw new BadRequestException({ message: 'The period is invalid', details: [{ field: 'to', reason: 'must not be before from' }] });
-    const personIndex = body.bsn === undefined ? undefined : this.vault.auditIndex(normaliseBsn(body.bsn));
-    const entries = await this.audit.search({
-      personIndex,
-      actor: body.actor,
-      organisation: caller.uzovis[0],
-      from: body.from && amsterdamMidnight(body.from),
-      to: body.to && amsterdamMidnight(nextDay(body.to)),
-      limit: body.limit ?? 1000,
-    });
-    await this.audit.record([
-      {
-        actor: caller,
-        personIndex: personIndex ?? null,
-        action: 'audit-read',
-        resource: 'access-log',
-        purpose: 'audit',
-        outcome: 'allowed',
-        details: { byPerson: personIndex !== undefined, actor: body.actor ?? null, from: body.from ?? null, to: body.to ?? null, found: entries.length },
-      },
-    ]);
+    const entries = await this.searches.search(body, caller);
     if (!csv) return { entries };
     reply.header('content-type', 'text/csv; charset=utf-8');
     return (
