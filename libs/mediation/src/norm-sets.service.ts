@@ -41,7 +41,7 @@ function overlapConflict(others: NormSet[]): ConflictException {
     message: 'A norm set for the same sector, urgency and category already applies in this period',
     details: others.map((o) => ({
       field: 'validFrom',
-      reason: `overlaps "${o.name}" (${o.id}), valid ${o.validFrom} until ${o.validUntil ?? 'further notice'}; end that set first`,
+      reason: `overlaps "${o.name}" (${o.id}), valid ${o.validFrom} until ${o.validUntil ?? 'further notice'}; end that set first, or succeed it in one step: POST /v1/norm-sets/${o.id}/successor`,
     })),
   });
 }

@@ -46,7 +46,7 @@ export class NormsController {
     description:
       'sector ggz: maxWeeks aanmelding, behandeling, totaal; sector msz: polikliniek, diagnostiek, behandeling. ' +
       'Optional scope: urgency (regulier, urgent) and, for ggz, category (cruciaal, overig); null applies to all. ' +
-      'A set overlapping another set of the same scope is refused (409): end that one first. ' +
+      'A set overlapping another set of the same scope is refused (409): succeed that one (POST /v1/norm-sets/{id}/successor) or end it first. ' +
       'The set valid on the referral date applies; open referrals are re-evaluated.',
   })
   @ApiBody({ schema: { example: NORM_SET_EXAMPLE } })
