@@ -256,7 +256,16 @@ afterAll(async () => {
   await replayThenDrop(url);
 });
 
-const NO_OUTCOMES = { 'accepted-alternative': 0, 'prefers-to-wait': 0, 'already-in-care': 0, unreachable: 0, declined: 0, 'no-longer-needed': 0, 'consent-withdrawn': 0, 'phase-withdrawn': 0 };
+const NO_OUTCOMES = {
+  'accepted-alternative': 0,
+  'prefers-to-wait': 0,
+  'already-in-care': 0,
+  unreachable: 0,
+  declined: 0,
+  'no-longer-needed': 0,
+  'consent-withdrawn': 0,
+  'phase-withdrawn': 0,
+};
 
 describe("an insurer's report", () => {
   it('gives every figure of the main month as worked out by hand', async () => {

@@ -13,7 +13,16 @@
  */
 import { GGZ_STAGES, GgzStage, SuppressionCell, SuppressionGroup, suppressSmallCells } from '@app/core';
 
-export const REPORT_OUTCOMES = ['accepted-alternative', 'prefers-to-wait', 'already-in-care', 'unreachable', 'declined', 'no-longer-needed', 'consent-withdrawn', 'phase-withdrawn'] as const;
+export const REPORT_OUTCOMES = [
+  'accepted-alternative',
+  'prefers-to-wait',
+  'already-in-care',
+  'unreachable',
+  'declined',
+  'no-longer-needed',
+  'consent-withdrawn',
+  'phase-withdrawn',
+] as const;
 export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
 
 /** Counts from 1 to THRESHOLD - 1 people are never shown. */
