@@ -12,8 +12,6 @@ import { MediationPolicyService, PolicyVersion } from './mediation-policy.servic
 import { NormSetsService, StoredNormSet } from './norm-sets.service';
 import { ReevaluationService } from './reevaluation.service';
 
-const ALL = { all: true } as const;
-
 @Injectable()
 export class DecisionInputsService {
   constructor(
@@ -24,48 +22,28 @@ export class DecisionInputsService {
   ) {}
 
   /** A provider's month of figures: its open referrals for the groups reported. */
-  async submitFigures(agb: string, report: WaitTimeReportDto, submittedBy: string): Promise<StoredReport & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change(
+  submitFigures(agb: string, report: WaitTimeReportDto, submittedBy: string): Promise<StoredReport & { reevaluating: number }> {
+    return this.reevaluation.change(
       'wait-times',
       (tx) => this.waits.submit(agb, report, submittedBy, amsterdamDate(new Date()), tx),
       (stored) => ({ agb, diagnosisGroups: stored.diagnosisGroups }),
     );
-    return { ...result, reevaluating };
   }
 
-  async createNormSet(plain: unknown, createdBy: string): Promise<StoredNormSet & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change(
-      'norm-set',
-      (tx) => this.normSets.create(plain, createdBy, tx),
-      () => ALL,
-    );
-    return { ...result, reevaluating };
+  /** The norm-set and policy changes concern every open referral. */
+  createNormSet(plain: unknown, createdBy: string): Promise<StoredNormSet & { reevaluating: number }> {
+    return this.reevaluation.change('norm-set', (tx) => this.normSets.create(plain, createdBy, tx));
   }
 
-  async endNormSet(id: string, validUntil: unknown): Promise<StoredNormSet & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change(
-      'norm-set',
-      (tx) => this.normSets.end(id, validUntil, tx),
-      () => ALL,
-    );
-    return { ...result, reevaluating };
+  endNormSet(id: string, validUntil: unknown): Promise<StoredNormSet & { reevaluating: number }> {
+    return this.reevaluation.change('norm-set', (tx) => this.normSets.end(id, validUntil, tx));
   }
 
-  async succeedNormSet(id: string, plain: unknown, createdBy: string): Promise<{ ended: StoredNormSet; started: StoredNormSet; reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change(
-      'norm-set',
-      (tx) => this.normSets.succeed(id, plain, createdBy, tx),
-      () => ALL,
-    );
-    return { ...result, reevaluating };
+  succeedNormSet(id: string, plain: unknown, createdBy: string): Promise<{ ended: StoredNormSet; started: StoredNormSet; reevaluating: number }> {
+    return this.reevaluation.change('norm-set', (tx) => this.normSets.succeed(id, plain, createdBy, tx));
   }
 
-  async changePolicy(plain: unknown, changedBy: string): Promise<PolicyVersion & { reevaluating: number }> {
-    const { result, reevaluating } = await this.reevaluation.change(
-      'policy',
-      (tx) => this.policy.change(plain, changedBy, tx),
-      () => ALL,
-    );
-    return { ...result, reevaluating };
+  changePolicy(plain: unknown, changedBy: string): Promise<PolicyVersion & { reevaluating: number }> {
+    return this.reevaluation.change('policy', (tx) => this.policy.change(plain, changedBy, tx));
   }
 }

@@ -55,16 +55,21 @@ export class ReevaluationService {
 
   /**
    * Runs `work` (a change of decision inputs) and the request for the new decisions it calls for
-   * in one transaction, then enqueues them. `reevaluating` counts the referrals that will be
+   * (`scope`: every open referral unless said otherwise) in one transaction, then enqueues them
+   * and answers `work`'s result with `reevaluating`, which counts the referrals that will be
    * judged again — including those the worker was judging at that moment.
    */
-  async change<T>(reason: PendingReason, work: (tx: EntityManager) => Promise<T>, scope: (result: T) => ReevaluationScope): Promise<{ result: T; reevaluating: number }> {
+  async change<T extends object>(
+    reason: PendingReason,
+    work: (tx: EntityManager) => Promise<T>,
+    scope: (result: T) => ReevaluationScope = () => ({ all: true }),
+  ): Promise<T & { reevaluating: number }> {
     const { result, ids } = await this.db.transaction(async (tx) => {
       const result = await work(tx);
       return { result, ids: await this.mark(tx, reason, scope(result)) };
     });
     await this.handoff.enqueueAgain(reason, ids);
-    return { result, reevaluating: ids.length };
+    return { ...result, reevaluating: ids.length };
   }
 
   /** Every open referral (the daily run, a manual request). */
