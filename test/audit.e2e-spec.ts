@@ -94,6 +94,55 @@ describe('what the log holds', () => {
   });
 });
 
+describe('attribution to the organisation touched', () => {
+  it('a token acting for several insurers writes each entry under the insurer whose person it touched, findable by that auditor only', async () => {
+    const other = '8702';
+    const national = token('referral-service', { uzovi: [UZOVI, other], subject: 'national-service' });
+    const mine = referralMessage({ uzovi: UZOVI });
+    const theirs = referralMessage({ uzovi: other });
+    const res = await http(api.url, 'POST', '/v1/referrals/batch', { token: national, body: { messages: [mine, theirs] } });
+    expect(res.status).toBe(200);
+    const desk = token('mediation-lead', { uzovi: [UZOVI, other], subject: 'shared-desk' });
+    const theirTask = await giveTask(db, res.body.results[1].referralId);
+    expect((await http(api.url, 'GET', `/v1/worklist/tasks/${theirTask}`, { token: desk })).status).toBe(200);
+    // A refused read of a missing task touched no record: every insurer the desk acts for sees it.
+    expect((await http(api.url, 'GET', '/v1/worklist/tasks/00000000-0000-4000-8000-000000000000', { token: desk })).status).toBe(404);
+
+    const { rows } = await db.query(`SELECT actor, organisation, action, outcome FROM access_log WHERE actor IN ('national-service', 'shared-desk') ORDER BY id`);
+    expect(rows).toEqual([
+      { actor: 'national-service', organisation: UZOVI, action: 'create', outcome: 'allowed' },
+      { actor: 'national-service', organisation: other, action: 'create', outcome: 'allowed' },
+      { actor: 'shared-desk', organisation: other, action: 'read', outcome: 'allowed' },
+      { actor: 'shared-desk', organisation: UZOVI, action: 'read', outcome: 'refused' },
+      { actor: 'shared-desk', organisation: other, action: 'read', outcome: 'refused' },
+    ]);
+    const mineSeen = (await search({ bsn: mine.bsn })).body.entries.map((e: any) => e.actor);
+    expect(mineSeen).toEqual(['national-service']);
+    const theirAuditor = token('auditor', { uzovi: [other] });
+    expect((await search({ bsn: theirs.bsn }, theirAuditor)).body.entries.map((e: any) => [e.actor, e.action])).toEqual([
+      ['national-service', 'create'],
+      ['shared-desk', 'read'],
+    ]);
+    expect((await search({ bsn: theirs.bsn })).body.entries).toEqual([]);
+  });
+});
+
+describe('every person-level read', () => {
+  it('a task listing and an evaluation history leave an entry per person shown', async () => {
+    const lead = token('mediation-lead', { uzovi: [UZOVI], subject: 'lead-lister' });
+    const list = await http(api.url, 'GET', '/v1/worklist/tasks?limit=200', { token: lead });
+    expect(list.status).toBe(200);
+    expect(list.body.items.length).toBeGreaterThan(0);
+    const history = await http(api.url, 'GET', `/v1/referrals/${referralId}/evaluations`, { token: lead });
+    expect(history.status).toBe(200);
+    const { rows } = await db.query(`SELECT resource, action, person_index IS NOT NULL AS person FROM access_log WHERE actor = 'lead-lister' ORDER BY id`);
+    expect(rows).toEqual([
+      ...list.body.items.map((i: any) => ({ resource: `task/${i.id}`, action: 'read', person: true })),
+      { resource: `referral/${referralId}/evaluations`, action: 'read', person: true },
+    ]);
+  });
+});
+
 describe('a reactive request', () => {
   it("needs a reason, finds only your own insurer's referrals, masks the BSN and is logged with its reason", async () => {
     const noReason = await http(api.url, 'POST', '/v1/referrals/search', { token: mediator(), body: { bsn: msg.bsn } });

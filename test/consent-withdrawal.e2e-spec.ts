@@ -130,11 +130,25 @@ describe("withdrawn through the insurer while a mediator works the referral's ta
     expect(res.body).toMatchObject({ referralId: id, tasksClosed: 1, alreadyWithdrawn: false });
     const { rows } = await db.query(`SELECT status, outcome, assignee, closed_at FROM mediation_task WHERE id = $1`, [taskId]);
     expect(rows[0]).toMatchObject({ status: 'closed', outcome: 'consent-withdrawn', assignee: null });
-    const detail = await http(api.url, 'GET', `/v1/worklist/tasks/${taskId}`, { token: mediator() });
-    expect(detail.status).toBe(200);
-    expect(detail.body.referral).toMatchObject({ bsn: null, bsnMasked: true, dsmCode: null });
-    expect(detail.body.history.at(-1)).toMatchObject({ type: 'outcome', actor: 'lead-1', actorRole: 'mediation-lead', details: { outcome: 'consent-withdrawn' } });
-    expect((await http(api.url, 'GET', `/v1/referrals/${id}`, { token: mediator() })).status).toBe(404);
+    const { rows: events } = await db.query(`SELECT type, actor, actor_role, details FROM task_event WHERE task_id = $1 ORDER BY id DESC LIMIT 1`, [taskId]);
+    expect(events[0]).toMatchObject({ type: 'outcome', actor: 'lead-1', actor_role: 'mediation-lead', details: { outcome: 'consent-withdrawn' } });
+    // No staff route says anything about the referral any more, beyond the anonymous counts.
+    for (const t of [mediator(), lead(), token('auditor', { uzovi: [UZOVI] }), token('admin')]) {
+      for (const path of [`/v1/worklist/tasks/${taskId}`, `/v1/referrals/${id}`, `/v1/referrals/${id}/evaluations`]) {
+        const res = await http(api.url, 'GET', path, { token: t });
+        expect([403, 404]).toContain(res.status);
+        expect(JSON.stringify(res.body)).not.toContain(id);
+      }
+    }
+    for (const t of [mediator(), lead()]) {
+      const list = await http(api.url, 'GET', '/v1/worklist/tasks?status=closed&limit=200', { token: t });
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((i: any) => i.id)).not.toContain(taskId);
+      const command = await http(api.url, 'POST', `/v1/worklist/tasks/${taskId}/reopen`, { token: t, body: { version: 1 } });
+      expect(command.status).toBe(404);
+    }
+    const counts = await http(api.url, 'GET', '/v1/worklist/counts', { token: lead() });
+    expect(counts.body.byStatus.closed).toBeGreaterThanOrEqual(1);
   });
 });
 

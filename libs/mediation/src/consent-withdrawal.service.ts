@@ -104,6 +104,7 @@ export class ConsentWithdrawalService {
         [
           {
             actor: caller,
+            organisation: referral.uzovi,
             personIndex,
             action: 'withdraw',
             resource: `referral/${referral.id}`,

@@ -5,24 +5,42 @@
  */
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Principal } from '@app/platform';
+import { AuditService, type Principal } from '@app/platform';
 import { explainEvaluation } from './explain';
 
 @Injectable()
 export class EvaluationHistoryService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   async forReferral(referralId: string, caller: Principal) {
     const staff = caller.role === 'mediator' || caller.role === 'mediation-lead';
+    // After a consent withdrawal (or erasure) nobody sees the referral's history any more.
     const rows: any[] = await this.db.query(
-      `SELECT r.id, r.status, r.verdict, r.uzovi, t.id AS task_id
+      `SELECT r.id, r.status, r.verdict, r.uzovi, r.audit_index, t.id AS task_id
          FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn'
-        WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[]))`,
+        WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[])) AND r.status NOT IN ('withdrawn', 'erased')`,
       [referralId, caller.role === 'admin', caller.uzovis],
     );
+    const resource = `referral/${referralId}/evaluations`;
+    const purpose = caller.role === 'auditor' || caller.role === 'admin' ? 'audit' : 'zorgbemiddeling';
     if (rows.length === 0 || (staff && rows[0].task_id === null)) {
+      await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource, purpose, outcome: 'refused' }]);
       throw new NotFoundException('No referral with this id whose evaluations you may see');
     }
+    await this.audit.record([
+      {
+        actor: caller,
+        organisation: rows[0].uzovi,
+        personIndex: rows[0].audit_index,
+        action: caller.role === 'auditor' ? 'audit-read' : 'read',
+        resource,
+        purpose,
+        outcome: 'allowed',
+      },
+    ]);
     const evaluations: any[] = await this.db.query(
       `SELECT e.id, e.evaluated_at, to_char(e.evaluation_date, 'YYYY-MM-DD') AS evaluation_date, e.trigger, e.verdict, e.phase,
               e.norm_set_id, e.task_id, e.explanation

@@ -328,7 +328,8 @@ export class WorklistService {
   async list(caller: Principal, f: TaskFilter): Promise<TaskPageDto> {
     const today = amsterdamDate(new Date());
     const own = tenant('t.uzovi', 1, caller.uzovis);
-    const where = [own.sql];
+    // After a consent withdrawal (or erasure) a task is no longer listed: staff see only the anonymous counts.
+    const where = [own.sql, `r.status NOT IN ('withdrawn', 'erased')`];
     const params: unknown[] = [own.value];
     const add = (sql: (n: string) => string, v: unknown) => {
       params.push(v);
@@ -397,7 +398,7 @@ export class WorklistService {
     const order = { priority: 't.priority DESC, t.due_date, t.created_at, t.id', due: 't.due_date, t.id', created: 't.created_at, t.id' }[sort];
     params.push(limit + 1);
     const rows: any[] = await this.db.query(
-      `SELECT ${SUMMARY_COLUMNS}, to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_exact
+      `SELECT ${SUMMARY_COLUMNS}, r.audit_index, to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_exact
          FROM mediation_task t JOIN referral r ON r.id = t.referral_id
         WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${params.length}`,
       params,
@@ -406,6 +407,19 @@ export class WorklistService {
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextCursor = more && last ? Buffer.from(JSON.stringify({ s: sort, p: last.priority, d: last.due_date, c: last.created_exact, id: last.id })).toString('base64url') : null;
+    // Each listed task shows a person's referral (diagnosis group, provider, dates): one entry per person shown.
+    await this.audit.record(
+      page.map((r) => ({
+        actor: caller,
+        organisation: r.uzovi,
+        personIndex: r.audit_index,
+        action: 'read' as const,
+        resource: `task/${r.id}`,
+        purpose: 'zorgbemiddeling' as const,
+        outcome: 'allowed' as const,
+        details: { listed: true },
+      })),
+    );
     return { items: page.map((r) => toSummary(r, today)), nextCursor };
   }
 
@@ -439,10 +453,10 @@ export class WorklistService {
               (SELECT row_to_json(e) FROM (SELECT id, evaluated_at, evaluation_date, trigger, verdict, phase, explanation
                                              FROM referral_evaluation WHERE referral_id = r.id ORDER BY evaluated_at DESC, id LIMIT 1) e) AS evaluation
          FROM mediation_task t JOIN referral r ON r.id = t.referral_id
-        WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND t.outcome IS DISTINCT FROM 'phase-withdrawn'`,
+        WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND t.outcome IS DISTINCT FROM 'phase-withdrawn' AND r.status NOT IN ('withdrawn', 'erased')`,
       [id, caller.uzovis],
     );
-    // A task the phase rule withdrew is as invisible as a referral without a task.
+    // A task the phase rule withdrew, and one whose referral's consent was withdrawn, are as invisible as a referral without a task.
     if (rows.length === 0) {
       await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
       throw new NotFoundException('No task with this id for your organisation');
@@ -453,7 +467,15 @@ export class WorklistService {
     await this.db.query(`INSERT INTO task_access (task_id, uzovi, subject, role, bsn_shown) VALUES ($1, $2, $3, $4, $5)`, [id, t.uzovi, caller.subject, caller.role, showBsn]);
     const bsn = t.bsn_ciphertext === null ? null : this.vault.open({ keyId: t.bsn_key_id, ciphertext: t.bsn_ciphertext });
     await this.audit.record([
-      { actor: caller, personIndex: t.audit_index, action: showBsn ? 'read-bsn' : 'read', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' },
+      {
+        actor: caller,
+        organisation: t.uzovi,
+        personIndex: t.audit_index,
+        action: showBsn ? 'read-bsn' : 'read',
+        resource: `task/${id}`,
+        purpose: 'zorgbemiddeling',
+        outcome: 'allowed',
+      },
     ]);
     const events: any[] = await this.db.query(`SELECT type, actor, actor_role, at, details FROM task_event WHERE task_id = $1 ORDER BY id`, [id]);
     const e = t.evaluation;
@@ -498,7 +520,8 @@ export class WorklistService {
   private async command(id: string, caller: Principal, version: number, decide: (task: any, tx: Db) => Change | Promise<Change>): Promise<TaskSummaryDto> {
     return this.db.transaction(async (tx) => {
       const rows: any[] = await tx.query(
-        `SELECT t.*, (SELECT r.status FROM referral r WHERE r.id = t.referral_id) AS referral_status FROM mediation_task t WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) FOR UPDATE OF t`,
+        `SELECT t.*, r.status AS referral_status FROM mediation_task t JOIN referral r ON r.id = t.referral_id
+          WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND r.status NOT IN ('withdrawn', 'erased') FOR UPDATE OF t`,
         [id, caller.uzovis],
       );
       if (rows.length === 0) {
@@ -526,6 +549,7 @@ export class WorklistService {
         [
           {
             actor: caller,
+            organisation: t.uzovi,
             personIndex: out.audit_index,
             action: 'update',
             resource: `task/${id}`,

@@ -99,7 +99,7 @@ export class ReferralIntakeService {
        ON CONFLICT ON CONSTRAINT uq_referral_uzovi_message_id DO NOTHING
        RETURNING ${RETURNING}, audit_index),
        logged AS (INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome)
-                  SELECT $17, $18, $19, ins.audit_index, 'create', 'referral/' || ins.id, 'zorgbemiddeling', 'allowed' FROM ins)
+                  SELECT $17, $18, ins.uzovi, ins.audit_index, 'create', 'referral/' || ins.id, 'zorgbemiddeling', 'allowed' FROM ins)
        SELECT ${RETURNING} FROM ins`,
       [
         col((s) => s.msg.uzovi),
@@ -120,7 +120,6 @@ export class ReferralIntakeService {
         col((s) => s.auditIndex),
         who.actor,
         who.actorRole,
-        who.organisation,
       ],
     );
 
@@ -182,7 +181,9 @@ export class ReferralIntakeService {
     }
     const r = rows[0];
     const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });
-    await this.audit.record([{ actor: caller, personIndex: r.audit_index, action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' }]);
+    await this.audit.record([
+      { actor: caller, organisation: r.uzovi, personIndex: r.audit_index, action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'allowed' },
+    ]);
     return {
       id: r.id,
       messageId: r.message_id,

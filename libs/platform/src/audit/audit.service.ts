@@ -28,6 +28,13 @@ export interface AuditEntry {
   purpose: AuditPurpose;
   outcome: 'allowed' | 'refused';
   details?: Record<string, unknown>;
+  /**
+   * The organisation whose person or record was touched (the referral's insurer, the provider),
+   * under which its auditor finds the entry. Omit it only when no record was touched (a refused
+   * read of a missing id, a search): the entry is then written once for every organisation the
+   * actor acts for, so a token acting for several insurers is seen by each of their auditors.
+   */
+  organisation?: string;
 }
 
 export interface StoredAuditEntry {
@@ -53,38 +60,44 @@ const LONG_DIGITS = /\d{8,}/;
 const GENESIS = '0'.repeat(64);
 const chainHash = (previous: string, canonical: string) => createHash('sha256').update(`${previous}|${canonical}`, 'utf8').digest('hex');
 
-function organisationOf(actor: AuditEntry['actor']): string {
-  if ('organisation' in actor) return actor.organisation;
-  if (actor.agb) return actor.agb;
-  return actor.uzovis.length === 1 ? actor.uzovis[0] : actor.uzovis.length > 1 ? actor.uzovis.join(',').slice(0, 16) : actor.role;
+/** The organisations an entry is written under: the one touched, else every one the actor acts for. */
+function organisationsOf(e: AuditEntry): string[] {
+  if (e.organisation !== undefined) return [e.organisation];
+  const actor = e.actor;
+  if ('organisation' in actor) return [actor.organisation];
+  if (actor.agb) return [actor.agb];
+  return actor.uzovis.length > 0 ? [...new Set(actor.uzovis)] : [actor.role];
 }
 
 @Injectable()
 export class AuditService {
   constructor(private readonly db: DataSource) {}
 
-  /** The who-columns of an entry, for statements that write entries themselves (as intake does, in the statement that stores). */
-  actorColumns(actor: AuditEntry['actor']): { actor: string; actorRole: string; organisation: string } {
-    return { actor: actor.subject, actorRole: actor.role, organisation: organisationOf(actor) };
+  /**
+   * The who-columns of an entry, for statements that write entries themselves (as intake does, in
+   * the statement that stores); those statements take the organisation from the row they touch.
+   */
+  actorColumns(actor: AuditEntry['actor']): { actor: string; actorRole: string } {
+    return { actor: actor.subject, actorRole: actor.role };
   }
 
   /** Records entries (one statement for all of them). */
   async record(entries: AuditEntry[], q: AuditQueryable = this.db): Promise<void> {
     if (entries.length === 0) return;
-    const rows = entries.map((e) => {
+    const rows = entries.flatMap((e) => {
       const details = JSON.stringify(e.details ?? {});
       if (LONG_DIGITS.test(details)) throw new Error('an access-log entry may not hold a long number (it could be a BSN)');
-      return {
+      return organisationsOf(e).map((organisation) => ({
         actor: e.actor.subject,
         actor_role: e.actor.role,
-        organisation: organisationOf(e.actor),
+        organisation,
         person_index: e.personIndex,
         action: e.action,
         resource: e.resource,
         purpose: e.purpose,
         outcome: e.outcome,
         details,
-      };
+      }));
     });
     await q.query(
       `INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome, details)
