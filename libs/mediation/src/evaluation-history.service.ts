@@ -17,11 +17,11 @@ export class EvaluationHistoryService {
 
   async forReferral(referralId: string, caller: Principal) {
     const staff = caller.role === 'mediator' || caller.role === 'mediation-lead';
-    // After a consent withdrawal (or erasure) nobody sees the referral's history any more.
+    // After a consent withdrawal nobody sees the referral's history any more.
     const rows: any[] = await this.db.query(
       `SELECT r.id, r.status, r.verdict, r.uzovi, r.audit_index, t.id AS task_id
          FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn'
-        WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[])) AND r.status NOT IN ('withdrawn', 'erased')`,
+        WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[])) AND r.status <> 'withdrawn'`,
       [referralId, caller.role === 'admin', caller.uzovis],
     );
     const resource = `referral/${referralId}/evaluations`;

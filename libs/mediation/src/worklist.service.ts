@@ -328,8 +328,8 @@ export class WorklistService {
   async list(caller: Principal, f: TaskFilter): Promise<TaskPageDto> {
     const today = amsterdamDate(new Date());
     const own = tenant('t.uzovi', 1, caller.uzovis);
-    // After a consent withdrawal (or erasure) a task is no longer listed: staff see only the anonymous counts.
-    const where = [own.sql, `r.status NOT IN ('withdrawn', 'erased')`];
+    // After a consent withdrawal a task is no longer listed: staff see only the anonymous counts (a task whose referral retention erased stays, without a person).
+    const where = [own.sql, `r.status <> 'withdrawn'`];
     const params: unknown[] = [own.value];
     const add = (sql: (n: string) => string, v: unknown) => {
       params.push(v);
@@ -453,7 +453,7 @@ export class WorklistService {
               (SELECT row_to_json(e) FROM (SELECT id, evaluated_at, evaluation_date, trigger, verdict, phase, explanation
                                              FROM referral_evaluation WHERE referral_id = r.id ORDER BY evaluated_at DESC, id LIMIT 1) e) AS evaluation
          FROM mediation_task t JOIN referral r ON r.id = t.referral_id
-        WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND t.outcome IS DISTINCT FROM 'phase-withdrawn' AND r.status NOT IN ('withdrawn', 'erased')`,
+        WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND t.outcome IS DISTINCT FROM 'phase-withdrawn' AND r.status <> 'withdrawn'`,
       [id, caller.uzovis],
     );
     // A task the phase rule withdrew, and one whose referral's consent was withdrawn, are as invisible as a referral without a task.
@@ -521,7 +521,7 @@ export class WorklistService {
     return this.db.transaction(async (tx) => {
       const rows: any[] = await tx.query(
         `SELECT t.*, r.status AS referral_status FROM mediation_task t JOIN referral r ON r.id = t.referral_id
-          WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND r.status NOT IN ('withdrawn', 'erased') FOR UPDATE OF t`,
+          WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND r.status <> 'withdrawn' FOR UPDATE OF t`,
         [id, caller.uzovis],
       );
       if (rows.length === 0) {
