@@ -39,8 +39,8 @@ export const rules = {
       return null;
     },
   required: (v: unknown) => (v === undefined || v === null ? 'is required' : null),
-  // Postgres cannot store NUL in text: refused here, naming the field, instead of failing the statement.
-  string: (v: unknown) => (typeof v !== 'string' ? 'must be a string' : v.includes('\u0000') ? 'must not contain NUL characters' : null),
+  // Postgres cannot store NUL in text: refused here (a control character), naming the field, instead of failing the statement.
+  string: (v: unknown) => (typeof v !== 'string' ? 'must be a string' : v.includes('\u0000') ? 'must not contain control characters' : null),
   length:
     (min: number, max: number): FieldRule =>
     (v) =>
