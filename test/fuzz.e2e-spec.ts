@@ -4,8 +4,10 @@
  * POST /v1/ttp/snapshots (CSV text and JSON array) and POST /v1/consent-withdrawals.
  *
  * Bodies are valid messages mutated (fields dropped, wrong types, huge, empty and unicode strings,
- * NaN-like numbers, nested junk, impossible dates, BSNs failing the elfproef, "__proto__" and
- * "constructor" keys, deep nesting, wrong content types, truncated JSON) and fully random JSON.
+ * NaN-like numbers, nested junk, impossible dates, BSNs failing the elfproef, valid BSNs written
+ * with spaces, dots, dashes, NBSP or full-width digits in free-text fields, NUL characters,
+ * "__proto__" and "constructor" keys, deep nesting, wrong content types, truncated JSON) and fully
+ * random JSON. A BSN in any notation or a NUL in a free-text field is a 400 naming the field.
  * For every request:
  *   - never a 5xx;
  *   - every 4xx is the one error shape { statusCode, error, message, details?, requestId }, and
@@ -277,6 +279,25 @@ const invalidBsn = fc.oneof(
   ),
 );
 
+/**
+ * A valid (synthetic) BSN written the ways a person might — grouped with spaces, dots, dashes,
+ * underscores, slashes or NBSP, in full-width or Arabic-Indic digits — alone or inside text: what
+ * no free-text field may hold. `ascii` keeps to notations an id field (printable ASCII) can carry.
+ */
+const bsnNotation = (ascii = false): fc.Arbitrary<string> => {
+  const fullWidth = (d: string) => d.replace(/\d/g, (c) => String.fromCharCode(0xff10 + Number(c)));
+  const arabicIndic = (d: string) => d.replace(/\d/g, (c) => String.fromCharCode(0x0660 + Number(c)));
+  const grouped = (sep: string) => (d: string) => `${d.slice(0, 3)}${sep}${d.slice(3, 6)}${sep}${d.slice(6)}`;
+  const writes: ((d: string) => string)[] = [(d) => d, grouped('.'), grouped('-'), grouped('_'), (d) => `${d.slice(0, 4)}.${d.slice(4, 6)}.${d.slice(6)}`];
+  if (!ascii) writes.push(grouped(' '), grouped('/'), grouped('\u00a0'), grouped(' - '), fullWidth, arabicIndic);
+  return fc
+    .tuple(validBsn, fc.constantFrom(...writes), fc.constantFrom('', 'x-', 'bsn:', 'ref='), fc.constantFrom('', '-a', '.'))
+    .map(([bsn, write, before, after]) => `${before}${write(bsn)}${after}`)
+    .map((t) => (ascii ? t.replace(/[^\x21-\x7e]/g, '') : t));
+};
+/** Text with a NUL character somewhere. */
+const withNul = fc.tuple(fc.stringMatching(/^[a-z0-9-]{0,10}$/), fc.stringMatching(/^[a-z0-9-]{0,10}$/)).map(([a, b]) => `${a}\u0000${b}`);
+
 /** Dates and instants no validator should take. */
 const badDate = fc.oneof(
   fc.constantFrom(
@@ -463,18 +484,21 @@ function fieldJunk(key: string): fc.Arbitrary<unknown> {
     case 'klachtenprofiel':
       return fc.constantFrom('Depressie', 'DEPRESSIE', ' depressie', 'depressie ', 'griep', 'toString', '__proto__', 'constructor', 'hasOwnProperty');
     case 'dsmCode':
-      return fc.constantFrom('F32 1', 'F32,1', 'x'.repeat(17), 'F32.1\n', '€', '');
+      return fc.oneof(
+        fc.constantFrom('F32 1', 'F32,1', 'x'.repeat(17), 'F32.1\n', '€', '', 'F32\u0000'),
+        bsnNotation(true).filter((t) => t.length <= 16),
+      );
     case 'agb':
       return fc.oneof(fc.stringMatching(/^\d{7}$/), fc.stringMatching(/^\d{9}$/), fc.constantFrom('9401234x', '', 94012345));
     case 'uzovi':
       return fc.oneof(fc.stringMatching(/^\d{4}$/), fc.constantFrom('860', '86011', 8601, ' 8601', '８６０１'));
     case 'messageId':
     case 'id':
-      return fc.constantFrom('', 'a b', 'x'.repeat(129), 'tab\tin', 'é', 'line\nbreak', '\u0000', 42);
+      return fc.oneof(fc.constantFrom('', 'a b', 'x'.repeat(129), 'tab\tin', 'é', 'line\nbreak', '\u0000', 42), bsnNotation(), withNul);
     case 'scope':
       return fc.constantFrom('contractering', 'Zorgbemiddeling', 'zorgbemiddeling ', '', ['zorgbemiddeling']);
     case 'channel':
-      return fc.constantFrom('', 'x'.repeat(65));
+      return fc.oneof(fc.constantFrom('', 'x'.repeat(65)), bsnNotation(), withNul);
     case 'consent':
       return fc.constantFrom<unknown>(null, 'ja', true, [], [{}], 1);
     default:
@@ -925,6 +949,54 @@ it(
         withdrawn = res.body.alreadyWithdrawn ? 0 : 1;
       }
       expectState(after, { ...before, withdrawn: before.withdrawn + withdrawn }, `status ${res.status}`);
+    });
+  },
+  PROPERTY_TIMEOUT_MS,
+);
+
+it(
+  'a BSN in any notation, or a NUL, in a free-text field: 400 naming the field (single route, batch, withdrawal), nothing stored',
+  async () => {
+    type Target = { field: string; set: (m: Msg, v: string) => void; values: fc.Arbitrary<string> };
+    const targets: Target[] = [
+      { field: 'messageId', set: (m, v) => (m.messageId = v), values: fc.oneof(bsnNotation(), bsnNotation(true), withNul) },
+      {
+        field: 'dsmCode',
+        set: (m, v) => (m.dsmCode = v),
+        values: fc.oneof(
+          bsnNotation(true).filter((t) => t.length <= 16),
+          withNul,
+        ),
+      },
+      { field: 'consent.id', set: (m, v) => ((m.consent as Msg).id = v), values: fc.oneof(bsnNotation(), bsnNotation(true), withNul) },
+      { field: 'consent.channel', set: (m, v) => ((m.consent as Msg).channel = v), values: fc.oneof(bsnNotation(), withNul) },
+    ];
+    const arb = fc.tuple(validMessage, validMessage, fc.nat(targets.length - 1)).chain(([m, other, t]) =>
+      targets[t].values.map((value) => {
+        const bad: Msg = { ...m, consent: { ...(m.consent as Msg) } };
+        targets[t].set(bad, value);
+        return { bad, good: other, field: targets[t].field, value };
+      }),
+    );
+    await check('bsn-in-free-text', 7, runs(150), arb, async ({ bad, good, field, value }) => {
+      const before = await state();
+      const single = await send('bsn-in-free-text', '/v1/referrals', tokens.rs(), { json: bad });
+      if (single.status !== 400) fail(`single route answered ${single.status} for ${field}`);
+      if (!single.body.details.some((d: { field: string }) => d.field === field)) fail(`the 400 does not name ${field}: ${maskBsnLike(JSON.stringify(single.body.details))}`);
+      const batch = await send('bsn-in-free-text', '/v1/referrals/batch', tokens.rs(), { json: { messages: [good, bad] } });
+      if (batch.status !== 200) fail(`batch answered ${batch.status}`);
+      const [first, second] = batch.body.results;
+      if (first.outcome !== 'created') fail(`the good message beside it was ${first.outcome}`);
+      if (second.outcome !== 'invalid' || !second.errors.some((d: { field: string }) => d.field === field))
+        fail(`the bad message was ${second.outcome}, not invalid naming ${field}`);
+      assertFieldErrors(second.errors);
+      if (findBsnLike(batch.text).length > 0) fail('the batch answer holds an elfproef-valid number');
+      if (field === 'messageId') {
+        const w = await send('bsn-in-free-text', '/v1/consent-withdrawals', tokens.lead(), { json: { messageId: value } });
+        if (w.status !== 400 || !w.body.details.some((d: { field: string }) => d.field === 'messageId')) fail(`a withdrawal answered ${w.status} without naming messageId`);
+      }
+      const after = await state();
+      expectState(after, { ...before, own: before.own + 1, total: before.total + 1 }, 'one good message stored');
     });
   },
   PROPERTY_TIMEOUT_MS,

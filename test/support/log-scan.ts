@@ -9,6 +9,13 @@
  * "Standalone" is `\b\d{8,9}\b` after UUIDs are blanked out (a UUID's first group can be 8
  * digits); digits inside longer runs, hex strings and words do not count.
  *
+ * Every notation counts too, as the API refuses them in input (findBsnLike of libs/core, with
+ * wordBoundary): digits grouped with spaces, NBSP, dots, dashes, underscores or slashes
+ * ("123 456 782", "1234.56.782"), full-width (U+FF10–FF19) or other Unicode decimal digits. ISO
+ * dates (YYYY-MM-DD) and hex strings of 16 or more characters (hashes) are not numbers here.
+ * Percent-escapes are decoded first: a logged URL "?q=123%20456%20782" holds a BSN as much as
+ * "123 456 782" does (positions are then those of the decoded line).
+ *
  * One exemption, counted and printed with the result: the 8-digit value of a JSON "agb" field.
  * AGB codes name providers (no personal data) and are 8 digits, so about one in eleven passes
  * the elfproef with a leading zero; the TTP logs them ("snapshot in force"). A 9-digit value
@@ -17,12 +24,11 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { isValidBsn } from '../../libs/core/src/identifiers';
+// Relative, not @app/core: the global teardown runs without jest's path aliases.
+import { findBsnLike as findInAnyNotation, isValidBsn } from '../../libs/core/src/identifiers';
 
 export const LOG_DIR_ENV = 'TEST_LOG_DIR';
 
-const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
-const DIGIT_RUN = /\b\d{8,9}\b/g;
 const AGB_FIELD = /"agb":"(\d{8})"/g;
 
 export interface BsnLike {
@@ -36,21 +42,32 @@ export function mask(digits: string): string {
   return '*'.repeat(Math.max(0, digits.length - 4)) + digits.slice(-4);
 }
 
-/** Standalone 9-digit (or 8-digit, with the implied leading zero) numbers in text that pass the elfproef. */
+/**
+ * Standalone 9-digit (or 8-digit, with the implied leading zero) numbers in text that pass the
+ * elfproef, in any notation (see above); `length` is that of the notation as written.
+ */
 export function findBsnLike(text: string): BsnLike[] {
-  const blanked = text.replace(UUID, (u) => 'u'.repeat(u.length));
-  const out: BsnLike[] = [];
-  for (const m of blanked.matchAll(DIGIT_RUN)) {
-    if (isValidBsn(m[0])) out.push({ index: m.index!, length: m[0].length, masked: mask(m[0]) });
-  }
-  return out;
+  return findInAnyNotation(text, { wordBoundary: true }).map((h) => ({ index: h.index, length: h.length, masked: mask(h.digits) }));
 }
 
 /** The text with every elfproef-valid number masked: safe to print. */
 export function maskBsnLike(text: string): string {
   let out = text;
-  for (const hit of findBsnLike(text).reverse()) out = out.slice(0, hit.index) + hit.masked + out.slice(hit.index + hit.length);
+  // Padded with stars to the notation's length, so positions in the masked text are those of the original.
+  for (const hit of findBsnLike(text).reverse()) out = out.slice(0, hit.index) + hit.masked.padStart(hit.length, '*') + out.slice(hit.index + hit.length);
   return out;
+}
+
+/** Percent-escapes decoded (as UTF-8, each run of them at once); runs that are no UTF-8 are left as they are. */
+export function decodePercent(text: string): string {
+  if (!text.includes('%')) return text;
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (m) => {
+    try {
+      return decodeURIComponent(m);
+    } catch {
+      return m;
+    }
+  });
 }
 
 export function makeLogDir(runId: string): string {
@@ -103,8 +120,9 @@ export function scanLogDir(dir: string): { files: number; lines: number; finding
     const file = join(dir, name);
     result.files++;
     const lines = readFileSync(file, 'utf8').split('\n');
-    lines.forEach((text, i) => {
-      if (text === '') return;
+    lines.forEach((line, i) => {
+      if (line === '') return;
+      const text = decodePercent(line);
       result.lines++;
       const hits = findBsnLike(
         text.replace(AGB_FIELD, (_m, code: string) => {

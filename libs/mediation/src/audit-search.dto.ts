@@ -1,7 +1,16 @@
 /** What an auditor asks of the access log: a person (by BSN), a user, a period — any combination. */
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { bsnProblem, isIsoDate } from '@app/core';
+import { bsnProblem, hasDigitRun, isIsoDate } from '@app/core';
 import { Field, rules } from '@app/platform';
+
+/**
+ * A user id (token subject) to search for. The search is itself an access-log entry that names the
+ * user searched, and the access log holds no run of 8 or more digits (it could be a BSN; see
+ * AuditService.record): such an id is refused here, naming the field, rather than failing the
+ * entry (it was a 500). A BSN in any other notation is refused too (rules.noBsn).
+ */
+export const ACTOR_DIGITS_REASON = 'must not hold a run of 8 or more digits (it could be a BSN, which the access log never holds): to search by person, give bsn';
+const actorRule = rules.all(rules.string, rules.length(1, 128), rules.noBsn, (v) => (hasDigitRun(v, 8) ? ACTOR_DIGITS_REASON : null));
 
 const day = (v: unknown) => (isIsoDate(v) ? null : 'must be a date YYYY-MM-DD');
 
@@ -11,7 +20,7 @@ export class AuditSearchDto {
   bsn?: string;
 
   @ApiPropertyOptional({ example: 'mediator-7', description: 'A user (token subject)' })
-  @Field(rules.optional(rules.all(rules.string, rules.length(1, 128))))
+  @Field(rules.optional(actorRule))
   actor?: string;
 
   @ApiPropertyOptional({ example: '2026-11-01', description: 'From this day (Europe/Amsterdam), inclusive' })

@@ -17,7 +17,7 @@ export class ConsentWithdrawalDto {
   referralId?: string;
 
   @ApiPropertyOptional({ example: 'vws-2026-000123', description: 'The messageId the referral was delivered with' })
-  @Field(rules.optional(rules.all(rules.string, rules.length(1, 128), rules.pattern(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'))))
+  @Field(rules.optional(rules.all(rules.string, rules.length(1, 128), rules.pattern(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'), rules.noBsn)))
   messageId?: string;
 
   @ApiPropertyOptional({ example: '3311', description: 'With messageId, when your token acts for more than one insurer' })

@@ -12,6 +12,6 @@ export class ReactiveSearchDto {
     example: 'Patient called on 2026-11-23 asking for a shorter wait',
     description: '10–500 characters; stored in the access log (no BSN or other long numbers in it)',
   })
-  @Field(rules.all(rules.required, rules.string, rules.length(10, 500), rules.pattern(/^(?![\s\S]*\d{8})[\s\S]*$/, 'must not contain a BSN or another long number')))
+  @Field(rules.all(rules.required, rules.string, rules.length(10, 500), rules.pattern(/^(?![\s\S]*\d{8})[\s\S]*$/, 'must not contain a BSN or another long number'), rules.noBsn))
   reason: string;
 }

@@ -26,7 +26,7 @@ export class VersionedDto {
 
 export class AssignDto extends VersionedDto {
   @ApiProperty({ example: 'mediator-7', description: 'Subject (user id) of the mediator to work the task' })
-  @Field(rules.all(rules.required, rules.string, rules.length(1, 128)))
+  @Field(rules.all(rules.required, rules.string, rules.length(1, 128), rules.noBsn))
   assignee: string;
 }
 

@@ -6,12 +6,12 @@
  */
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { isUUID } from 'class-validator';
-import { amsterdamDate, isIsoDate, maskBsn } from '@app/core';
+import { amsterdamDate, maskBsn } from '@app/core';
 import { APP_CONFIG, AppConfig, AuditService, BsnVault, Principal } from '@app/platform';
 import { explainEvaluation } from './explain';
 import type { AssignDto, ContactAttemptDto, OutcomeDto, TaskPageDto, TaskStatus, TaskSummaryDto } from './worklist.dto';
 import { TASK_SORTS, TASK_STATUSES } from './worklist.dto';
+import { decodeTaskCursor } from './worklist-cursor';
 
 const SUMMARY_COLUMNS = `t.id, t.status, t.priority, to_char(t.due_date, 'YYYY-MM-DD') AS due_date, t.assignee, t.referral_id, r.klachtenprofiel, r.agb,
   t.uzovi, t.contact_attempts, t.failed_contact_attempts, t.outcome, t.created_at, t.claimed_at, t.last_activity_at, t.closed_at,
@@ -364,25 +364,7 @@ export class WorklistService {
     const limit = f.limit === undefined ? 50 : Number(f.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw bad('limit', 'must be a whole number from 1 to 200');
     if (f.cursor !== undefined) {
-      let c: any;
-      try {
-        c = JSON.parse(Buffer.from(f.cursor, 'base64url').toString('utf8'));
-      } catch {
-        c = null;
-      }
-      // Checked field by field: a forged cursor must give 400, not a database error.
-      const valid =
-        c &&
-        c.s === sort &&
-        typeof c.id === 'string' &&
-        isUUID(c.id) &&
-        Number.isInteger(c.p) &&
-        typeof c.d === 'string' &&
-        isIsoDate(c.d) &&
-        typeof c.c === 'string' &&
-        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(c.c) &&
-        !Number.isNaN(Date.parse(c.c));
-      if (!valid) throw bad('cursor', 'is not a cursor of this listing (pass nextCursor unchanged, with the same sort)');
+      const c = decodeTaskCursor(f.cursor, sort);
       if (sort === 'priority') {
         params.push(c.p, c.d, c.c, c.id);
         const [p, d, cr, id] = [params.length - 3, params.length - 2, params.length - 1, params.length].map((i) => `$${i}`);

@@ -45,6 +45,46 @@ interface StoredRow {
 
 const RETURNING = 'id, uzovi, message_id, content_fingerprint, status, verdict, received_at, status_changed_at';
 
+/** Columns of the referral table by the message field they hold, for naming a refused value. */
+const FIELD_BY_COLUMN: Record<string, string> = {
+  uzovi: 'uzovi',
+  message_id: 'messageId',
+  verwijsdatum: 'verwijsdatum',
+  klachtenprofiel: 'klachtenprofiel',
+  dsm_code: 'dsmCode',
+  agb: 'agb',
+  consent_id: 'consent.id',
+  consent_given_at: 'consent.givenAt',
+  consent_scope: 'consent.scope',
+  consent_channel: 'consent.channel',
+};
+const FIELD_BY_CONSTRAINT: Record<string, string> = { ck_referral_uzovi: 'uzovi', ck_referral_agb: 'agb', ck_referral_consent_scope: 'consent.scope' };
+
+/**
+ * When the database refused a message's values (SQLSTATE class 22, data exception, or 23, an
+ * integrity constraint other than the idempotency key handled by ON CONFLICT): the field, as far
+ * as the error names it, and a reason that never quotes the value. Null for any other error.
+ */
+export function storageRefusal(e: unknown): FieldErrorDto | null {
+  const err = e as { code?: unknown; constraint?: unknown; column?: unknown };
+  if (typeof err?.code !== 'string' || !/^2[23]/.test(err.code) || err.code === '23505') return null;
+  const field =
+    (typeof err.constraint === 'string' && (FIELD_BY_CONSTRAINT[err.constraint] ?? constraintField(err.constraint))) ||
+    (typeof err.column === 'string' && FIELD_BY_COLUMN[err.column]) ||
+    '(message)';
+  return { field, reason: `could not be stored: the database refused the value (SQLSTATE ${err.code}); the other messages are not affected` };
+}
+
+/** A check constraint named ck_referral_<column>… names its column's field. */
+function constraintField(constraint: string): string | undefined {
+  const m = /^ck_referral_(.+)$/.exec(constraint);
+  if (!m) return undefined;
+  const column = Object.keys(FIELD_BY_COLUMN)
+    .sort((a, b) => b.length - a.length)
+    .find((c) => m[1] === c || m[1].startsWith(`${c}_`));
+  return column && FIELD_BY_COLUMN[column];
+}
+
 @Injectable()
 export class ReferralIntakeService {
   constructor(
@@ -80,14 +120,36 @@ export class ReferralIntakeService {
     const results: IntakeResult[] = new Array(sealed.length);
     if (sealed.length === 0) return results;
 
-    const col = <T>(f: (s: Sealed) => T) => sealed.map(f);
     // The referrals and their access-log entries ("create", one per row inserted) are one
     // statement, so one transaction: a connection lost in between (Postgres restarting, a
     // terminated backend) must not keep a referral whose intake was never logged — a re-delivery
     // would find it stored and log nothing either. One statement rather than BEGIN … COMMIT: two
     // round trips fewer for every referral delivered on its own.
+    let inserted: StoredRow[];
+    try {
+      inserted = await this.insert(sealed, caller);
+    } catch (e) {
+      // A message the database refuses although it passed validation (a value out of a column's
+      // range, a constraint the DTO does not know) fails the whole statement. It must not fail the
+      // batch: the halves are stored on their own, down to the one message, which is answered
+      // `invalid` naming the field. Anything else (the database unreachable, a bug) is thrown.
+      const refusal = storageRefusal(e);
+      if (!refusal) throw e;
+      if (messages.length === 1) {
+        results[0] = { outcome: 'invalid', errors: [refusal] };
+        return results;
+      }
+      const half = Math.ceil(messages.length / 2);
+      return [...(await this.store(messages.slice(0, half), caller)), ...(await this.store(messages.slice(half), caller))];
+    }
+    return this.settle(sealed, inserted, results);
+  }
+
+  /** Inserts the sealed messages and their access-log entries in one statement; returns the rows inserted. */
+  private async insert(sealed: Sealed[], caller: Principal): Promise<StoredRow[]> {
+    const col = <T>(f: (s: Sealed) => T) => sealed.map(f);
     const who = this.audit.actorColumns(caller);
-    const inserted: StoredRow[] = await this.db.query(
+    return this.db.query(
       `WITH ins AS (INSERT INTO referral (uzovi, message_id, content_fingerprint, bsn_ciphertext, bsn_key_id, bsn_blind_index,
                              verwijsdatum, klachtenprofiel, dsm_code, agb, consent_id, consent_given_at,
                              consent_scope, consent_channel, sender, audit_index)
@@ -122,7 +184,10 @@ export class ReferralIntakeService {
         who.actorRole,
       ],
     );
+  }
 
+  /** Results for the rows inserted, then for the messages already stored (duplicates, conflicts); enqueues new work. */
+  private async settle(sealed: Sealed[], inserted: StoredRow[], results: IntakeResult[]): Promise<IntakeResult[]> {
     const key = (uzovi: string, messageId: string) => `${uzovi}\u0000${messageId}`;
     const created = new Map(inserted.map((r) => [key(r.uzovi, r.message_id), r]));
     // A message id repeated within one batch is inserted once; the first occurrence is "created".

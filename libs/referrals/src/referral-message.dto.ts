@@ -22,7 +22,9 @@ const instantNotFuture = rules.all(rules.required, rules.string, (v) => {
   return Date.parse(v as string) > Date.now() + CLOCK_SKEW_MS ? 'must not be in the future' : null;
 });
 
-const identifierText = (max: number) => rules.all(rules.required, rules.string, rules.length(1, max), rules.pattern(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'));
+/** Ids the referral service chose: printable ASCII, and no BSN in any notation (rules.noBsn). */
+const identifierText = (max: number) =>
+  rules.all(rules.required, rules.string, rules.length(1, max), rules.pattern(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'), rules.noBsn);
 
 export class ConsentDto {
   @ApiProperty({ example: 'c-2026-000123', description: 'Id of the consent record at the referral service' })
@@ -38,7 +40,7 @@ export class ConsentDto {
   scope: string;
 
   @ApiProperty({ example: 'verwijsportaal', description: 'How consent was recorded (e.g. verwijsportaal, huisarts, app)' })
-  @Field(rules.all(rules.required, rules.string, rules.length(1, 64)))
+  @Field(rules.all(rules.required, rules.string, rules.length(1, 64), rules.noBsn))
   channel: string;
 }
 
@@ -60,7 +62,7 @@ export class ReferralMessageDto {
   klachtenprofiel: string;
 
   @ApiPropertyOptional({ example: 'F32.1', description: 'Suspected DSM/ICD code, optional' })
-  @Field(rules.optional(rules.all(rules.string, rules.pattern(/^[A-Za-z0-9.]{1,16}$/, 'must be 1–16 letters, digits or dots'))))
+  @Field(rules.optional(rules.all(rules.string, rules.pattern(/^[A-Za-z0-9.]{1,16}$/, 'must be 1–16 letters, digits or dots'), rules.noBsn)))
   dsmCode?: string;
 
   @ApiProperty({ example: '94012345', description: 'AGB code of the provider referred to: 8 digits' })

@@ -40,6 +40,7 @@ const text = (max: number): FieldRule =>
     // Postgres refuses NUL bytes with an error; other control characters have no business here.
     // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
     rules.pattern(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters'),
+    rules.noBsn,
   );
 
 export const REGISTRY_RULES = {
@@ -47,7 +48,7 @@ export const REGISTRY_RULES = {
   uzovi: rules.all(rules.required, rules.string, (v) => (isValidUzovi(v) ? null : 'must be exactly 4 digits')),
   providerName: text(200),
   // The location code is part of a URL path (PUT …/locations/:code), so keep it URL-safe.
-  locationCode: rules.all(rules.required, rules.string, rules.pattern(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dots, dashes or underscores')),
+  locationCode: rules.all(rules.required, rules.string, rules.pattern(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dots, dashes or underscores'), rules.noBsn),
   locationName: text(200),
   postcode: rules.all(
     rules.required,

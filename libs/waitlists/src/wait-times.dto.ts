@@ -21,7 +21,7 @@ const weeks: FieldRule = (v) => {
 
 export class WaitFigureDto {
   @ApiProperty({ example: 'utrecht-centrum', description: "The location's code in the registry (of the provider in the path)" })
-  @Field(rules.all(rules.required, rules.string, rules.length(1, 40)))
+  @Field(rules.all(rules.required, rules.string, rules.length(1, 40), rules.noBsn))
   location: string;
 
   @ApiProperty({ enum: DIAGNOSIS_GROUP_CODES, example: 'depressie' })

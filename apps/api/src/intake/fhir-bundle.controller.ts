@@ -89,6 +89,12 @@ export class FhirBundleController {
         'This message id was already used',
       );
     }
+    // Valid, but refused by the database (see ReferralIntakeService.store): 400 naming the element.
+    if (result.outcome === 'invalid') {
+      const named = fieldIssues(result.errors, reading);
+      const issues = named.length > 0 ? named : result.errors.map((e) => ({ code: 'invalid' as const, expression: 'Bundle', diagnostics: `The Bundle ${e.reason}` }));
+      throw new FhirIssuesException(400, issues, 'The Bundle is not a valid referral');
+    }
     if (result.outcome !== 'created' && result.outcome !== 'duplicate') throw new Error('unexpected intake outcome');
     void reply.status(result.outcome === 'created' ? 201 : 200);
     return result.referral;

@@ -12,7 +12,7 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentPrincipal, ErrorResponseDto, INSURER_STAFF, Principal, Roles } from '@app/platform';
+import { CurrentPrincipal, ErrorResponseDto, INSURER_STAFF, InvalidBodyException, Principal, Roles } from '@app/platform';
 import { ReferralIntakeService, ReferralMessageDto, ReferralViewDto } from '@app/referrals';
 import { BatchItemResultDto, BatchResponseDto, ReferralBatchDto } from './referral-batch.dto';
 
@@ -51,6 +51,8 @@ export class ReferralsController {
           : { message: 'This messageId was already delivered with different content', details: [{ field: 'messageId', reason: CONFLICT_REASON.content }] },
       );
     }
+    // Valid, but refused by the database (see ReferralIntakeService.store): 400 naming the field.
+    if (result.outcome === 'invalid') throw new InvalidBodyException(result.errors);
     if (result.outcome !== 'created' && result.outcome !== 'duplicate') throw new Error('unexpected intake outcome');
     void reply.status(STATUS[result.outcome]);
     return result.referral;
@@ -74,7 +76,8 @@ export class ReferralsController {
         const messageId = (plain as { messageId?: unknown })?.messageId;
         results[index] = {
           index,
-          messageId: typeof messageId === 'string' && messageId.length <= 128 ? messageId : undefined,
+          // Echoed only when it passed its own rule (so never a BSN, a NUL, an over-long text).
+          messageId: typeof messageId === 'string' && !v.errors.some((e) => e.field === 'messageId') && messageId.length <= 128 ? messageId : undefined,
           outcome: v.outcome,
           status: STATUS[v.outcome],
           errors: v.errors,
@@ -93,7 +96,13 @@ export class ReferralsController {
         outcome: r.outcome,
         status: STATUS[r.outcome],
         referralId: 'referral' in r ? r.referral.id : undefined,
-        errors: r.outcome === 'conflict' ? [{ field: 'messageId', reason: r.withdrawn ? CONFLICT_REASON.withdrawn : CONFLICT_REASON.content }] : undefined,
+        errors:
+          r.outcome === 'conflict'
+            ? [{ field: 'messageId', reason: r.withdrawn ? CONFLICT_REASON.withdrawn : CONFLICT_REASON.content }]
+            : // Valid, but refused by the database: this message only (see ReferralIntakeService.store).
+              r.outcome === 'invalid'
+              ? r.errors
+              : undefined,
       };
     });
     const summary = { created: 0, duplicate: 0, conflict: 0, invalid: 0, forbidden: 0 };

@@ -3,6 +3,7 @@
  * keeps every rule in one readable function and every error message in the caller's terms.
  */
 import { registerDecorator, ValidationArguments } from 'class-validator';
+import { containsBsnLike } from '@app/core';
 
 export type FieldRule = (value: unknown, object: object) => string | null;
 
@@ -15,7 +16,8 @@ export function Field(rule: FieldRule): PropertyDecorator {
       propertyName: propertyName as string,
       validator: {
         validate(value: unknown, args: ValidationArguments) {
-          const reason = rule(value, args.object);
+          // Postgres refuses NUL in text: refused for every field its own rule lets through.
+          const reason = rule(value, args.object) ?? nulProblem(value);
           if (reason) reasons.set(args.object, reason);
           return reason === null;
         },
@@ -26,6 +28,17 @@ export function Field(rule: FieldRule): PropertyDecorator {
     });
   };
 }
+
+export const NUL_REASON = 'must not contain NUL characters (U+0000)';
+
+/** NUL in a string, or in a string item of an array: never valid anywhere (Postgres refuses it in text). */
+export function nulProblem(value: unknown): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? NUL_REASON : null;
+  if (Array.isArray(value)) return value.some((v) => typeof v === 'string' && v.includes('\u0000')) ? NUL_REASON : null;
+  return null;
+}
+
+export const BSN_LIKE_REASON = 'must not hold a BSN or another number that passes the elfproef, in any notation (a BSN belongs in the bsn field only)';
 
 /** Common rules, composable: the first that fails gives the reason. */
 export const rules = {
@@ -39,8 +52,7 @@ export const rules = {
       return null;
     },
   required: (v: unknown) => (v === undefined || v === null ? 'is required' : null),
-  // Postgres cannot store NUL in text: refused here (a control character), naming the field, instead of failing the statement.
-  string: (v: unknown) => (typeof v !== 'string' ? 'must be a string' : v.includes('\u0000') ? 'must not contain control characters' : null),
+  string: (v: unknown) => (typeof v === 'string' ? null : 'must be a string'),
   length:
     (min: number, max: number): FieldRule =>
     (v) =>
@@ -49,8 +61,25 @@ export const rules = {
     (re: RegExp, reason: string): FieldRule =>
     (v) =>
       typeof v === 'string' && !re.test(v) ? reason : null,
+  /**
+   * Free text (reasons, notes, ids, references): no BSN in any notation — spaces, dots, dashes,
+   * full-width or other Unicode digits (containsBsnLike). Every field a client fills in that is not
+   * the BSN itself carries this rule.
+   */
+  noBsn: (v: unknown) => (containsBsnLike(v) ? BSN_LIKE_REASON : null),
   optional:
     (r: FieldRule): FieldRule =>
     (v, o) =>
       v === undefined ? null : r(v, o),
 };
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Whether a caller's X-Request-Id is kept (else the API makes one): 1–64 of A–Z a–z 0–9 . _ -,
+ * and no BSN-like number in any notation — the id is logged with every line of the request and
+ * echoed in every answer, so "123.456.782" there would be a BSN in the logs.
+ */
+export function acceptableRequestId(given: unknown): given is string {
+  return typeof given === 'string' && REQUEST_ID.test(given) && !containsBsnLike(given);
+}

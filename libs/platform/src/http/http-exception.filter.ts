@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { maskBsnLike } from '@app/core';
 import { isDatabaseUnavailable } from '../database/unavailable';
 import type { ErrorResponseDto, FieldErrorDto } from './error-response.dto';
 
@@ -49,9 +50,16 @@ function mappedFastifyError(status: number, message: string): Described | null {
   return null;
 }
 
+const maskText = (t: unknown) => (typeof t === 'string' ? maskBsnLike(t) : t);
+
+/**
+ * Every error body is built here, and texts that may echo input (a message naming a value, an
+ * unknown key as a field, a reason quoting a column name) have any BSN-like number — in any
+ * notation, see maskBsnLike — starred but its last four digits.
+ */
 export function errorBody(status: number, message: string, details?: FieldErrorDto[], requestId?: string): ErrorResponseDto {
-  const body: ErrorResponseDto = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
-  if (details?.length) body.details = details;
+  const body: ErrorResponseDto = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: maskText(message) as string };
+  if (details?.length) body.details = details.map((d) => ({ ...d, field: maskText(d.field) as string, reason: maskText(d.reason) as string }));
   if (requestId) body.requestId = requestId;
   return body;
 }
@@ -68,7 +76,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       // Postgres restarting or our connection cut: not the client's fault and not a bug. 503 with
       // Retry-After (as /health/ready says); the pool reconnects by itself, no restart needed.
       const err = exception as Error;
-      this.logger.warn({ msg: 'database unavailable', reqId: req?.id, err: { type: err?.name, message: err?.message } });
+      this.logger.warn({ msg: 'database unavailable', reqId: req?.id, err: { type: err?.name, message: maskText(err?.message) } });
       void reply
         .status(503)
         .header('retry-after', UNAVAILABLE_RETRY_AFTER)
@@ -80,7 +88,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (status >= 500) {
       // The error text may name a column or value; it goes to the log, never to the client.
       const err = exception as Error;
-      this.logger.error({ msg: 'unhandled error', reqId: req?.id, err: { type: err?.name, message: err?.message, stack: err?.stack } });
+      // Its text may also quote a value the client sent (a driver error does): BSN-like numbers masked.
+      this.logger.error({ msg: 'unhandled error', reqId: req?.id, err: { type: err?.name, message: maskText(err?.message), stack: maskText(err?.stack) } });
     }
     void reply
       .status(status)

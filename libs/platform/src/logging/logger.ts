@@ -5,12 +5,31 @@
  */
 import type { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
+import { findBsnLike } from '@app/core';
 
 // Eight or nine digits standing alone (not part of a UUID or a longer number).
 const BSN_LIKE = /(?<![0-9A-Za-z])\d{8,9}(?![0-9A-Za-z])/g;
 
+/**
+ * A path for the logs: percent-escapes decoded (where they decode), then every run of eight or
+ * nine digits and every BSN-like number in another notation ("123.456.782", "123%20456%20782",
+ * full-width digits; see findBsnLike) starred out entirely.
+ */
 export function maskDigits(text: string): string {
-  return text.replace(BSN_LIKE, (m) => '*'.repeat(m.length));
+  let decoded = text;
+  try {
+    decoded = decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    // Not valid percent-encoding: masked as sent.
+  }
+  const hits = findBsnLike(decoded, { wordBoundary: true });
+  let out = '';
+  let at = 0;
+  for (const h of hits) {
+    out += decoded.slice(at, h.index) + '*'.repeat(h.length);
+    at = h.index + h.length;
+  }
+  return (out + decoded.slice(at)).replace(BSN_LIKE, (m) => '*'.repeat(m.length));
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
