@@ -3,8 +3,10 @@
  * closed unless CORS_ORIGINS lists the origin, the per-client rate limit, HSTS when enabled.
  */
 import { randomBytes } from 'node:crypto';
-import { API_CSP, ConfigError, DOCS_CSP, HSTS, loadConfig, RateLimiter } from '@app/platform';
-import { http, RunningApi, startApi, testConfig, token } from './support/harness';
+import { API_CSP, ConfigError, DOCS_CSP, HSTS, JSON_BOUNDS, JsonBoundsScanner, loadConfig, RateDecision, RateLimiter, SharedRateLimiter } from '@app/platform';
+import { syntheticBsn } from '@app/core';
+import { http, pg, redis, referralMessage, RunningApi, startApi, testConfig, token } from './support/harness';
+import { addProvider } from './support/registry';
 
 const mediator = (subject?: string) => token('mediator', { uzovi: ['3311'], subject });
 const referralService = () => token('referral-service', { uzovi: ['3311'] });
@@ -172,12 +174,30 @@ describe('CORS_ORIGINS', () => {
   });
 });
 
+/** Forgets every rate-limit counter of this run (they live in Redis, shared by the instances). */
+async function clearRateLimits(): Promise<string[]> {
+  const r = redis();
+  try {
+    const keys = await r.keys(`${process.env.TEST_QUEUE_PREFIX}:ratelimit:*`);
+    if (keys.length) await r.del(...keys);
+    return keys;
+  } finally {
+    r.disconnect();
+  }
+}
+
 describe('RATE_LIMIT_PER_MINUTE', () => {
   let api: RunningApi;
+  let second: RunningApi;
   beforeAll(async () => {
     api = await startApi({ RATE_LIMIT_PER_MINUTE: '5' });
+    second = await startApi({ RATE_LIMIT_PER_MINUTE: '5' });
   });
-  afterAll(() => api.close());
+  beforeEach(() => clearRateLimits());
+  afterAll(async () => {
+    await api.close();
+    await second.close();
+  });
 
   it('refuses the 6th request of one client within the minute with 429, Retry-After and the error shape', async () => {
     const mine = mediator('limited-client');
@@ -215,6 +235,208 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
       expect(live.headers.get('ratelimit-limit')).toBeNull();
     }
     expect((await http(api.url, 'GET', '/health/ready')).status).toBe(200);
+  });
+});
+
+describe('the rate limit cannot be sidestepped, and is shared', () => {
+  let api: RunningApi;
+  let second: RunningApi;
+  beforeAll(async () => {
+    api = await startApi({ RATE_LIMIT_PER_MINUTE: '5' });
+    second = await startApi({ RATE_LIMIT_PER_MINUTE: '5' });
+  });
+  beforeEach(() => clearRateLimits());
+  afterAll(async () => {
+    await api.close();
+    await second.close();
+  });
+
+  it('counts made-up tokens and any spelling of the scheme against the address', async () => {
+    const valid = mediator('spelling-client');
+    const [, payload] = valid.split('.');
+    const headers = ['Bearer made-up-token', `bearer ${valid.slice(0, -4)}AAAA`, `BEARER   ${valid}x`, `Bearer  eyJhbGciOiJub25lIn0.${payload}.`, 'Basic dXNlcjpwYXNz', 'Bearer'];
+    const statuses: number[] = [];
+    for (const authorization of headers) statuses.push((await http(api.url, 'GET', '/v1/auth/whoami', { headers: { authorization } })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // No token at all: the same address, the same (spent) limit.
+    expect((await http(api.url, 'GET', '/v1/auth/whoami')).status).toBe(429);
+    // A valid token has a limit of its own, whatever the spelling of the scheme.
+    expect((await http(api.url, 'GET', '/v1/auth/whoami', { headers: { authorization: `bearer   ${valid}` } })).status).toBe(200);
+    expect((await http(api.url, 'GET', '/v1/auth/whoami', { token: valid })).status).toBe(200);
+  });
+
+  it('shares one limit between two API instances (counters in Redis), for a token and for an address', async () => {
+    const mine = mediator('two-instances');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await http(i % 2 ? second.url : api.url, 'GET', '/v1/auth/whoami', { token: mine })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect((await http(second.url, 'GET', '/v1/auth/whoami', { token: mine })).status).toBe(429);
+    const anonymous: number[] = [];
+    for (let i = 0; i < 6; i++) anonymous.push((await http(i < 3 ? api.url : second.url, 'GET', '/v1/auth/whoami', { headers: { authorization: `Bearer fake-${i}` } })).status);
+    expect(anonymous).toEqual([401, 401, 401, 401, 401, 429]);
+    // The token's own limit was unaffected by the address's, and the other way round.
+    expect((await http(api.url, 'GET', '/v1/auth/whoami', { token: mediator('third-party') })).status).toBe(200);
+  });
+
+  it('keeps no token, subject or address in Redis keys', async () => {
+    const mine = mediator('key-check-subject');
+    await http(api.url, 'GET', '/v1/auth/whoami', { token: mine });
+    await http(api.url, 'GET', '/v1/auth/whoami');
+    const keys = await clearRateLimits();
+    expect(keys.length).toBe(2);
+    for (const k of keys) {
+      expect(k).toMatch(new RegExp(`^${process.env.TEST_QUEUE_PREFIX}:ratelimit:\\{[A-Za-z0-9_-]{43}\\}:\\d+$`));
+      expect(k).not.toContain('127.0.0.1');
+      expect(k).not.toContain('key-check-subject');
+    }
+  });
+
+  it('with Redis unreachable: lets verified subjects through, limits addresses in process', async () => {
+    const limiter = new SharedRateLimiter(3, 100, { url: 'redis://127.0.0.1:1', prefix: 'unreachable', keySecret: Buffer.alloc(32, 7), timeoutMs: 100 });
+    try {
+      const hit = (client: string) => new Promise<RateDecision>((resolve) => limiter.hit(client, resolve));
+      const subject: boolean[] = [];
+      for (let i = 0; i < 6; i++) subject.push((await hit('s:someone')).allowed);
+      expect(subject).toEqual([true, true, true, true, true, true]);
+      const address: boolean[] = [];
+      for (let i = 0; i < 5; i++) address.push((await hit('i:192.0.2.1')).allowed);
+      expect(address).toEqual([true, true, true, false, false]);
+    } finally {
+      await limiter.close();
+    }
+  });
+});
+
+describe('bounds on a JSON body (before parsing and validation)', () => {
+  let api: RunningApi;
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(() => api.close());
+  const post = (path: string, rawBody: string, who = referralService()) => http(api.url, 'POST', path, { token: who, rawBody });
+
+  it('refuses an object with 100,000 unknown keys (1.5 MB) with a 400 naming the object', async () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `"k${i.toString(36).padStart(9, 'x')}":1`).join(',');
+    const body = `{${keys}}`;
+    expect(body.length).toBeGreaterThan(1_400_000);
+    const res = await post('/v1/referrals', body);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: expect.any(String),
+      details: [{ field: '(body)', reason: `has more than ${JSON_BOUNDS.objectKeys} members` }],
+      requestId: expect.any(String),
+    });
+    // The API answers at once afterwards.
+    expect((await http(api.url, 'GET', '/health/live')).status).toBe(200);
+  });
+
+  it('names the nested object, the too-long string, the too-long array and the total', async () => {
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`x${i}`, 1]));
+    const nested = await post('/v1/referrals', JSON.stringify(referralMessage({ consent: many })));
+    expect(nested.body.details).toEqual([{ field: 'consent', reason: 'has more than 256 members' }]);
+    const long = await post('/v1/referrals', JSON.stringify(referralMessage({ klachtenprofiel: 'a'.repeat(64 * 1024 + 1) })));
+    expect(long.status).toBe(400);
+    expect(long.body.details).toEqual([{ field: 'klachtenprofiel', reason: 'is longer than 65536 bytes' }]);
+    const longKey = await post('/v1/referrals', `{"${'k'.repeat(70_000)}":1}`);
+    expect(longKey.body.details).toEqual([{ field: '(body)', reason: 'has a key longer than 65536 bytes' }]);
+    const items = await post('/v1/referrals/batch', JSON.stringify({ messages: [referralMessage(), { tags: Array.from({ length: 10_001 }, () => 0) }] }));
+    expect(items.status).toBe(400);
+    expect(items.body.details).toEqual([{ field: 'messages[1].tags', reason: 'has more than 10000 items' }]);
+    const wide = Array.from({ length: 200 }, () => Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}`, 0])));
+    const total = await post('/v1/referrals/batch', JSON.stringify({ messages: wide }));
+    expect(total.body.details).toEqual([{ field: '(body)', reason: 'has more than 25000 members in all' }]);
+    const deep = await post('/v1/referrals', `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.details).toEqual([{ field: '(body)', reason: 'is nested deeper than 32 levels' }]);
+  });
+
+  it('bounds FHIR JSON too (answered as an OperationOutcome)', async () => {
+    const keys = Array.from({ length: 5_000 }, (_, i) => `"k${i}":1`).join(',');
+    const res = await http(api.url, 'POST', '/fhir/Bundle', { token: referralService(), rawBody: `{${keys}}`, headers: { 'content-type': 'application/fhir+json' } });
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.body.issue).toEqual([{ severity: 'error', code: 'structure', diagnostics: 'The request body has more than 256 members', expression: ['Bundle'] }]);
+    const long = await http(api.url, 'POST', '/fhir/Bundle', {
+      token: referralService(),
+      rawBody: JSON.stringify({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Patient', name: [{ text: 'x'.repeat(70_000) }] } }] }),
+      headers: { 'content-type': 'application/fhir+json' },
+    });
+    expect(long.status).toBe(400);
+    expect(long.body.issue).toEqual([
+      {
+        severity: 'error',
+        code: 'invalid',
+        diagnostics: 'Bundle.entry[0].resource.name[0].text is longer than 65536 bytes',
+        expression: ['Bundle.entry[0].resource.name[0].text'],
+      },
+    ]);
+  });
+
+  it('lists at most 100 field problems', async () => {
+    const unknown = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`unknown${i}`, 1]));
+    const res = await post('/v1/referrals', JSON.stringify({ ...referralMessage(), ...unknown }));
+    expect(res.status).toBe(400);
+    expect(res.body.details.length).toBeGreaterThan(0);
+    expect(res.body.details.length).toBeLessThanOrEqual(100);
+  });
+
+  it('still accepts a full referral batch (1,000 messages) and a big JSON snapshot', async () => {
+    const batch = await post('/v1/referrals/batch', JSON.stringify({ messages: Array.from({ length: 1000 }, () => referralMessage()) }));
+    expect(batch.status).toBe(200);
+    expect(batch.body.summary.created).toBe(1000);
+    const agb = '73889901';
+    const db = await pg();
+    try {
+      await addProvider(db, { agb, name: 'GGZ Bounds', locations: [{ code: 'a', region: 'utrecht', groups: ['depressie'] }] });
+    } finally {
+      await db.end();
+    }
+    let seed = 60_000_000 + Math.floor(Math.random() * 1_000_000) * 7;
+    // 12,000 entries (~1.9 MB, 96,000 members): over the default totals, within the body limit.
+    const entries = Array.from({ length: 12_000 }, (_, k) => ({
+      clientRef: `C${k}`,
+      bsn: syntheticBsn((seed += 13)),
+      location: 'a',
+      diagnosisGroup: 'depressie',
+      registeredOn: '2026-09-01',
+      stage: 'waiting-intake',
+      waitsForThisProvider: false,
+    }));
+    const body = JSON.stringify(entries);
+    expect(body.length).toBeLessThan(api.config.bodyLimitBytes);
+    const snapshot = await http(api.url, 'POST', '/v1/ttp/snapshots', { token: token('provider', { agb, subject: `provider-${agb}` }), rawBody: body });
+    expect(snapshot.status).toBe(201);
+    expect(snapshot.body.entries).toBe(12_000);
+  });
+});
+
+describe('the JSON bounds scanner (on bytes, as they arrive)', () => {
+  const bodies = [
+    JSON.stringify({ a: 1, 'odd "key"': { x: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, `\\"${i}`])) } }),
+    JSON.stringify({ messages: [{}, { tags: Array.from({ length: 10_001 }, () => 'a\\b') }] }),
+    JSON.stringify({ ['a key of more than sixty-four bytes, which is cut when it names the field']: { s: 'a'.repeat(70_000) } }),
+    JSON.stringify({ ['k'.repeat(70_000)]: 1 }),
+    `${'[{"a":'.repeat(20)}1${'}]'.repeat(20)}`,
+    JSON.stringify({ fine: [1, 2, { x: 'y\\"z', 'a\\"b': [] }] }),
+  ];
+  const expected = [
+    { field: 'odd__key_.x', reason: 'has more than 256 members' },
+    { field: 'messages[1].tags', reason: 'has more than 10000 items' },
+    { field: 'a_key_of_more_than_sixty-four_bytes__which_is_cut_when_it_names_.s', reason: 'is longer than 65536 bytes' },
+    { field: '(body)', reason: 'has a key longer than 65536 bytes' },
+    { field: '(body)', reason: 'is nested deeper than 32 levels' },
+    undefined,
+  ];
+
+  it.each(bodies.map((b, i) => [i, b] as const))('finds the same problem in body %i however it is split into chunks', (i, body) => {
+    const bytes = Buffer.from(body);
+    for (const step of [1, 2, 3, 7, 4096, bytes.length]) {
+      const scanner = new JsonBoundsScanner(JSON_BOUNDS);
+      for (let at = 0; at < bytes.length && scanner.write(bytes.subarray(at, at + step)); at += step);
+      expect({ step, problem: scanner.problem }).toEqual({ step, problem: expected[i] });
+    }
   });
 });
 

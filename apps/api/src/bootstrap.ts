@@ -3,6 +3,7 @@
  * end-to-end tests start exactly the same app.
  */
 import { randomUUID } from 'node:crypto';
+import { Transform } from 'node:stream';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,14 +11,17 @@ import { LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAppDataSource } from '@app/migrations/data-source';
 import {
+  acceptableRequestId,
   AppConfig,
   createLogger,
   createValidationPipe,
   errorBody,
   ErrorResponseDto,
   HttpExceptionFilter,
-  MAX_BODY_DEPTH,
-  nestedDeeperThan,
+  InvalidBodyException,
+  JSON_BOUNDS,
+  JsonBounds,
+  JsonBoundsScanner,
   PinoNestLogger,
   registerHttpSecurity,
   MetricsRegistry,
@@ -29,7 +33,31 @@ import { ApiModule } from './api.module';
 import { registerQueueDashboard } from './ops/queue-dashboard';
 import { registerFhirHttp } from './intake/fhir-outcome';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const JSON_TYPE = /^application\/([a-z.+-]*\+)?json\s*(;|$)/i;
+/**
+ * Routes marked @RouteConfig({ bulkJson: true }) take a bulk list within the body limit: the
+ * snapshot upload (a JSON array of waiting-list entries, ~15,000 in 2 MiB) and the registry imports
+ * (thousands of locations). Nesting, members per object and string lengths are bounded as
+ * everywhere; the totals only by the body limit.
+ */
+const BULK_BOUNDS: JsonBounds = { ...JSON_BOUNDS, totalKeys: 0, arrayItems: 0 };
+
+/**
+ * A pass-through stream that refuses the body (400, naming the field) at the first bound exceeded.
+ * On /fhir paths the field is a FHIRPath from the Bundle (the error becomes an OperationOutcome).
+ */
+function boundedJson(bounds: JsonBounds, fhir: boolean): Transform {
+  const scanner = new JsonBoundsScanner(bounds);
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (scanner.write(chunk)) return cb(null, chunk);
+      const p = scanner.problem!;
+      const field = fhir && p.field !== '(body)' ? `Bundle.${p.field}` : p.field;
+      cb(new InvalidBodyException([{ field, reason: p.reason }], `The request body exceeds a bound: ${field} ${p.reason}`));
+    },
+  });
+}
+const isFhirPath = (url: string) => url === '/fhir' || url.startsWith('/fhir/') || url.startsWith('/fhir?');
 
 export interface ApiAppOptions {
   config: AppConfig;
@@ -46,7 +74,7 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return acceptableRequestId(given) ? given : randomUUID();
     },
     // One log line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -56,7 +84,22 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   });
   const fastify = adapter.getInstance();
   // Security headers, CORS allow-list and rate limit per client: first, so they cover every answer.
-  registerHttpSecurity(fastify, { ...config.security, docs: config.enableDocs });
+  // The rate limit keys a request by its token's subject only when the token verifies: the token
+  // service exists once Nest has built the app (below); no request is served before that.
+  let tokens: TokenService | undefined;
+  registerHttpSecurity(fastify, {
+    ...config.security,
+    docs: config.enableDocs,
+    redis: { url: config.redisUrl, prefix: config.queuePrefix },
+    keySecret: config.bsn.fingerprintKey,
+    subjectOf: (token) => {
+      try {
+        return tokens?.verify(token).subject;
+      } catch {
+        return undefined;
+      }
+    },
+  });
   // Graceful shutdown: in-flight requests finish; their keep-alive connections are then closed
   // (Node closes only connections idle at the moment close starts, so tell the client).
   let closing = false;
@@ -96,10 +139,20 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
   for (const type of ['text/csv', 'application/x-ndjson']) fastify.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   // application/fhir+json parsed as JSON; errors on /fhir paths answered as OperationOutcomes.
   registerFhirHttp(fastify);
-  // Nesting is bounded before the validation pipe, whose class-transformer recurses.
-  fastify.addHook('preHandler', (req, reply, done) => {
-    if (!nestedDeeperThan(req.body, MAX_BODY_DEPTH)) return done();
-    void reply.code(400).send(errorBody(400, 'The request body is invalid', [{ field: '(body)', reason: `is nested deeper than ${MAX_BODY_DEPTH} levels` }], req.id));
+  // JSON bodies (application/json, application/fhir+json, …) are bounded on their bytes as they
+  // arrive — nesting, members per object and in all, items per array, string lengths — before they
+  // are parsed: a hostile body is refused after the bytes that break a bound, in O(size) at most,
+  // and never reaches class-transformer (quadratic in an object's keys: 100,000 keys took 10 s) or
+  // the validation pipe. Refused with 400 in the one error shape, naming the field.
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    const type = req.headers['content-type'];
+    if (type === undefined || !JSON_TYPE.test(type)) return done(null, payload);
+    const bulk = (req.routeOptions.config as { bulkJson?: boolean } | undefined)?.bulkJson === true;
+    const bounded = boundedJson(bulk ? BULK_BOUNDS : JSON_BOUNDS, isFhirPath(req.url));
+    payload.on('error', (e) => bounded.destroy(e));
+    // On a refusal the rest is not read (the connection closes after the answer: see onSend).
+    bounded.on('error', () => payload.unpipe(bounded));
+    done(null, payload.pipe(bounded));
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     req.log.info({ req, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
@@ -114,6 +167,7 @@ export async function createApiApp({ config, logDestination }: ApiAppOptions): P
     { logger: new PinoNestLogger(logger), abortOnError: false },
   );
   app.get(MetricsRegistry).registry.registerMetric(httpLatency);
+  tokens = app.get(TokenService);
   // Bull Board at /admin/queues (admin only): Fastify routes of its own, registered before the app starts.
   await registerQueueDashboard(fastify, { queues: app.get(QueueService), tokens: app.get(TokenService), secureCookie: config.nodeEnv === 'production' });
   app.useGlobalPipes(createValidationPipe());

@@ -20,8 +20,8 @@ import {
   RegistryImportDto,
 } from '@app/waitlists';
 
-/** Read by the API's onRequest hook (bootstrap.ts): these routes also accept a text/csv body. */
-export const ACCEPTS_CSV = { accepts: ['text/csv'] };
+/** Read by the API's hooks (bootstrap.ts): these routes also accept a text/csv body, and a bulk JSON body. */
+export const ACCEPTS_CSV = { accepts: ['text/csv'], bulkJson: true };
 
 const isCsv = (contentType: string | undefined) => /^text\/csv\s*(;|$)/i.test(contentType ?? '');
 

@@ -5,12 +5,18 @@
  *    dashboard, HSTS when configured);
  *  - CORS closed by default: only origins listed in CORS_ORIGINS get Access-Control-Allow-Origin;
  *    a preflight from any other origin is refused with a 403 in the one error shape;
- *  - a rate limit per client (sliding window of one minute, in this process's memory) answering
- *    429 in the one error shape with Retry-After; a client is its Authorization header (hashed),
- *    or its address without one; /health/* is exempt.
+ *  - a rate limit per client (sliding window of one minute) answering 429 in the one error shape
+ *    with Retry-After. A client is the subject of its bearer token when that token verifies, and
+ *    otherwise its address: a made-up token, or `bearer`/`BEARER`/extra spaces, all count against
+ *    the address. The counters live in Redis (keys under QUEUE_PREFIX, holding an HMAC of the
+ *    subject or address, never a token), so every API instance sharing that Redis shares the limit.
+ *    Redis unreachable: verified subjects are let through (fail open: a Redis hiccup must not stop
+ *    intake), address-keyed callers are limited by this process's own counters (fail closed-ish);
+ *    /health/* is exempt.
  * The hooks are plain callbacks (no promise per request): they run on every request.
  */
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
+import IORedis from 'ioredis';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './http-exception.filter';
 
@@ -25,6 +31,15 @@ export interface HttpSecurityOptions {
   rateLimitMaxClients: number;
   /** Whether the Swagger UI is served under /docs (it gets a CSP that lets it run). */
   docs: boolean;
+  /**
+   * Shared counters: Redis URL and key prefix (QUEUE_PREFIX). Without it, counters are this
+   * process's only (as when Redis is unreachable).
+   */
+  redis?: { url: string; prefix: string };
+  /** Secret for the HMAC that turns a subject or address into a Redis key (the same on every instance). */
+  keySecret?: Buffer;
+  /** The subject of a bearer token if it verifies (synchronously), else undefined. Never throws. */
+  subjectOf?: (token: string) => string | undefined;
 }
 
 /** API responses are JSON or CSV: nothing in them may load, run or be framed. */
@@ -61,6 +76,27 @@ interface Bucket {
   current: number;
   /** Count of the window before `window` (0 when that window saw nothing). */
   previous: number;
+}
+
+/**
+ * The sliding-window verdict for a client that has `current` requests in this window and had
+ * `previous` in the one before, `elapsed` (0–1) into this window; the caller counts an allowed one.
+ */
+export function slidingDecision(limit: number, windowMs: number, elapsed: number, current: number, previous: number): RateDecision {
+  const count = previous * (1 - elapsed) + current;
+  if (count + 1 > limit) return { allowed: false, limit, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(waitMs(limit, windowMs, elapsed, current, previous) / 1000)) };
+  return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - count - 1)), retryAfterSeconds: 0 };
+}
+
+/** Time until previous·(1 − elapsed) + current + 1 ≤ limit, this window or the next. */
+function waitMs(limit: number, windowMs: number, elapsed: number, current: number, previous: number): number {
+  if (current + 1 <= limit && previous > 0) {
+    const at = 1 - (limit - current - 1) / previous;
+    if (at < 1) return (at - elapsed) * windowMs;
+  }
+  // Next window: this window's count becomes the decaying previous one.
+  const at = current > 0 ? Math.max(0, 1 - (limit - 1) / current) : 0;
+  return (1 - elapsed + at) * windowMs;
 }
 
 /**
@@ -104,23 +140,9 @@ export class RateLimiter {
       this.clients.set(key, b);
     }
     const elapsed = (t - window * this.windowMs) / this.windowMs;
-    const count = b.previous * (1 - elapsed) + b.current;
-    if (count + 1 > this.limit) {
-      return { allowed: false, limit: this.limit, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(this.waitMs(b, elapsed) / 1000)) };
-    }
-    b.current++;
-    return { allowed: true, limit: this.limit, remaining: Math.max(0, Math.floor(this.limit - count - 1)), retryAfterSeconds: 0 };
-  }
-
-  /** Time until previous·(1 − elapsed) + current + 1 ≤ limit, this window or the next. */
-  private waitMs(b: Bucket, elapsed: number): number {
-    if (b.current + 1 <= this.limit && b.previous > 0) {
-      const at = 1 - (this.limit - b.current - 1) / b.previous;
-      if (at < 1) return (at - elapsed) * this.windowMs;
-    }
-    // Next window: this window's count becomes the decaying previous one.
-    const at = b.current > 0 ? Math.max(0, 1 - (this.limit - 1) / b.current) : 0;
-    return (1 - elapsed + at) * this.windowMs;
+    const d = slidingDecision(this.limit, this.windowMs, elapsed, b.current, b.previous);
+    if (d.allowed) b.current++;
+    return d;
   }
 
   private sweep(window: number): void {
@@ -129,13 +151,145 @@ export class RateLimiter {
   }
 }
 
+/** The scheme and token of an Authorization header, read as the auth guard reads it. */
+const BEARER = /^Bearer\s+(\S+)$/i;
+
 /**
- * Who a request counts against: the bearer credential when one is sent (hashed, so tokens are not
- * kept in memory), else the peer address. Every API process counts on its own.
+ * Who a request counts against: `s:<subject>` when it carries a bearer token that verifies,
+ * otherwise `i:<address>`. A garbage token, or any other spelling of the header, is the address.
  */
-export function rateLimitKey(req: FastifyRequest): string {
+export function rateLimitKey(req: FastifyRequest, subjectOf?: (token: string) => string | undefined): string {
   const auth = req.headers.authorization;
-  return typeof auth === 'string' && auth !== '' ? `a:${hash('sha256', auth, 'base64')}` : `i:${req.ip}`;
+  if (subjectOf !== undefined && typeof auth === 'string' && auth.length <= 16_384) {
+    const m = BEARER.exec(auth);
+    const subject = m ? subjectOf(m[1]) : undefined;
+    if (subject !== undefined) return `s:${subject}`;
+  }
+  return `i:${req.ip}`;
+}
+
+/**
+ * Remembers which tokens verified, and their subject, for `ttlMs` (by the token's SHA-256: no
+ * token is kept), so that the rate limit does not verify every request's signature a second time
+ * (the auth guard verifies it again, and alone decides access). At most `max` tokens; the oldest
+ * is forgotten first. A token that expired within the TTL is still counted against its subject:
+ * harmless, as the guard refuses it. Tokens that fail are not remembered.
+ */
+export class VerifiedSubjects {
+  private readonly entries = new Map<string, { subject: string; until: number }>();
+
+  constructor(
+    private readonly verify: (token: string) => string | undefined,
+    private readonly max: number,
+    private readonly ttlMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  subjectOf(token: string): string | undefined {
+    const id = hash('sha256', token, 'base64');
+    const t = this.now();
+    const hit = this.entries.get(id);
+    if (hit !== undefined && hit.until > t) return hit.subject;
+    if (hit !== undefined) this.entries.delete(id);
+    const subject = this.verify(token);
+    if (subject === undefined) return undefined;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(id, { subject, until: t + this.ttlMs });
+    return subject;
+  }
+}
+
+/**
+ * Atomic sliding-window step in Redis: reads this window's and the previous window's counts,
+ * refuses without counting when one more would exceed the limit, else INCRs (and sets the TTL of a
+ * new window key to two windows). Returns [allowed 0|1, current before this request, previous].
+ */
+const SLIDING_WINDOW_LUA = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local prev = tonumber(redis.call('GET', KEYS[2]) or '0')
+if prev * (1 - tonumber(ARGV[2])) + cur + 1 > tonumber(ARGV[1]) then return {0, cur, prev} end
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return {1, cur, prev}`;
+
+type RedisWithLimiter = IORedis & {
+  rateLimitStep(current: string, previous: string, limit: number, elapsed: number, ttlMs: number, cb: (err: Error | null, res?: [number, number, number]) => void): void;
+};
+
+/**
+ * The limit shared by every API instance through Redis. Keys: `<prefix>:ratelimit:<window>:<hmac>`,
+ * where the HMAC (keyed with a secret every instance has) hides the subject or address.
+ * When Redis fails (not connected, an error, no answer within `timeoutMs`), requests are decided
+ * locally for `backoffMs`: verified subjects are allowed uncounted (fail open), addresses are
+ * counted by an in-process RateLimiter with the same limit (so anonymous floods stay bounded).
+ */
+export class SharedRateLimiter {
+  readonly local: RateLimiter;
+  private readonly redis: RedisWithLimiter;
+  private readonly hmacKey: Buffer;
+  private downUntil = 0;
+
+  constructor(
+    readonly limit: number,
+    maxClients: number,
+    private readonly options: { url: string; prefix: string; keySecret: Buffer; timeoutMs?: number; backoffMs?: number; windowMs?: number },
+  ) {
+    this.local = new RateLimiter(limit, maxClients, options.windowMs ?? 60_000);
+    this.hmacKey = createHmac('sha256', options.keySecret).update('ggz rate-limit keys v1').digest();
+    this.redis = new IORedis(options.url, {
+      // A request never waits for a reconnect: it is decided locally instead.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.timeoutMs ?? 250,
+      enableAutoPipelining: true,
+      lazyConnect: false,
+    }) as RedisWithLimiter;
+    this.redis.on('error', () => undefined);
+    this.redis.defineCommand('rateLimitStep', { numberOfKeys: 2, lua: SLIDING_WINDOW_LUA });
+  }
+
+  get windowMs(): number {
+    return this.local.windowMs;
+  }
+
+  /**
+   * The Redis key of a client's window: `<prefix>:ratelimit:{<hmac>}:<window>`. The HMAC hides the
+   * subject or address; in braces, so a client's two windows share a Redis Cluster slot.
+   */
+  redisKey(client: string, window: number): string {
+    return `${this.clientTag(client)}:${window}`;
+  }
+
+  private clientTag(client: string): string {
+    return `${this.options.prefix}:ratelimit:{${createHmac('sha256', this.hmacKey).update(client).digest('base64url')}}`;
+  }
+
+  hit(client: string, cb: (d: RateDecision) => void): void {
+    const t = Date.now();
+    if (t < this.downUntil || this.redis.status !== 'ready') return cb(this.fallback(client));
+    const windowMs = this.windowMs;
+    const window = Math.floor(t / windowMs);
+    const elapsed = (t - window * windowMs) / windowMs;
+    const tag = this.clientTag(client);
+    this.redis.rateLimitStep(`${tag}:${window}`, `${tag}:${window - 1}`, this.limit, elapsed, 2 * windowMs, (err, res) => {
+      if (err || !res) {
+        this.downUntil = Date.now() + (this.options.backoffMs ?? 1000);
+        return cb(this.fallback(client));
+      }
+      const [allowed, current, previous] = res;
+      const d = slidingDecision(this.limit, windowMs, elapsed, Number(current), Number(previous));
+      // The script decided (atomically, for every instance); the same maths gives Remaining and Retry-After.
+      cb(allowed === 1 ? { ...d, allowed: true, retryAfterSeconds: 0 } : { ...d, allowed: false, remaining: 0, retryAfterSeconds: Math.max(1, d.retryAfterSeconds) });
+    });
+  }
+
+  private fallback(client: string): RateDecision {
+    if (client.startsWith('s:')) return { allowed: true, limit: this.limit, remaining: this.limit, retryAfterSeconds: 0 };
+    return this.local.hit(client);
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
 }
 
 const isDocs = (url: string): boolean => url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?');
@@ -146,8 +300,26 @@ const isHealth = (url: string): boolean => url.startsWith('/health/');
 
 export function registerHttpSecurity(fastify: FastifyInstance, options: HttpSecurityOptions): void {
   const origins = new Set(options.corsOrigins);
-  const limiter = options.rateLimitPerMinute > 0 ? new RateLimiter(options.rateLimitPerMinute, options.rateLimitMaxClients) : undefined;
-  const limitText = String(options.rateLimitPerMinute);
+  const limit = options.rateLimitPerMinute;
+  const limiter =
+    limit <= 0
+      ? undefined
+      : options.redis
+        ? new SharedRateLimiter(limit, options.rateLimitMaxClients, { ...options.redis, keySecret: options.keySecret ?? Buffer.alloc(32) })
+        : new RateLimiter(limit, options.rateLimitMaxClients);
+  if (limiter instanceof SharedRateLimiter) fastify.addHook('onClose', () => limiter.close());
+  const verified = options.subjectOf ? new VerifiedSubjects(options.subjectOf, options.rateLimitMaxClients) : undefined;
+  const subjects = verified ? (token: string) => verified.subjectOf(token) : undefined;
+  const limitText = String(limit);
+  const refuse = (req: FastifyRequest, reply: FastifyReply, d: RateDecision): void => {
+    // RateLimit-* only on a refusal: on every answer they cost ~4% of the cheapest route's throughput.
+    void reply
+      .header('ratelimit-limit', limitText)
+      .header('ratelimit-remaining', '0')
+      .header('retry-after', String(d.retryAfterSeconds))
+      .code(429)
+      .send(errorBody(429, `Too many requests: at most ${limitText} per minute per client; retry after ${d.retryAfterSeconds} s`, undefined, req.id));
+  };
 
   fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const origin = req.headers.origin;
@@ -173,20 +345,13 @@ export function registerHttpSecurity(fastify: FastifyInstance, options: HttpSecu
       // the answer from the page (same-origin requests, such as the Swagger UI's, need none).
       if (allowed) void reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
     }
-    if (limiter !== undefined && !isHealth(req.url)) {
-      const d = limiter.hit(rateLimitKey(req));
-      // RateLimit-* only on a refusal: on every answer they cost ~4% of the cheapest route's throughput.
-      if (!d.allowed) {
-        void reply
-          .header('ratelimit-limit', limitText)
-          .header('ratelimit-remaining', '0')
-          .header('retry-after', String(d.retryAfterSeconds))
-          .code(429)
-          .send(errorBody(429, `Too many requests: at most ${limitText} per minute per client; retry after ${d.retryAfterSeconds} s`, undefined, req.id));
-        return;
-      }
+    if (limiter === undefined || isHealth(req.url)) return done();
+    const client = rateLimitKey(req, subjects);
+    if (limiter instanceof RateLimiter) {
+      const d = limiter.hit(client);
+      return d.allowed ? done() : refuse(req, reply, d);
     }
-    done();
+    limiter.hit(client, (d) => (d.allowed ? done() : refuse(req, reply, d)));
   });
 
   fastify.addHook('onSend', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => {
