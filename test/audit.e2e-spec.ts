@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { AuditService, ensureDatabase } from '@app/platform';
-import { amsterdamDate } from '@app/core';
+import { amsterdamDate, splitRecord } from '@app/core';
 import { giveTask, http, referralMessage, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
 import { replayThenDrop } from './support/replay';
 
@@ -183,6 +183,19 @@ describe('searching the log', () => {
     expect((await search({ from: '2026-02-30' })).body.details).toEqual([{ field: 'from', reason: 'must be a date YYYY-MM-DD' }]);
     expect((await search({ from: today, to: '2020-01-01' })).body.details).toEqual([{ field: 'to', reason: 'must not be before from' }]);
     expect((await search({}, mediator())).status).toBe(403);
+  });
+
+  it('writes a stored value beginning with = (or + - @) as a neutralised cell: a leading quote, quoted', async () => {
+    // The actor is the token's subject: whatever a token names is stored as it is and must not become a formula.
+    const evil = '=HYPERLINK("https://evil.example/?x","klik")';
+    const sly = token('auditor', { uzovi: [UZOVI], subject: evil });
+    expect((await search({ actor: 'nobody-at-all' }, sly)).body.entries).toEqual([]);
+    const csv = await search({ actor: evil }, auditor(), '?format=csv');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [, line] = (csv.body as string).split('\n');
+    expect(line).toContain(`,"'=HYPERLINK(""https://evil.example/?x"",""klik"")",auditor,`);
+    expect(splitRecord(line)[2]).toBe(`'${evil}`);
+    expect((await search({ actor: evil })).body.entries[0].actor).toBe(evil); // JSON keeps the value
   });
 
   it('GET /v1/audit/entries: by user and period in the query, the same entries as the search, a BSN refused in the URL', async () => {

@@ -285,10 +285,41 @@ describe('valid Bundles', () => {
   });
 });
 
+/**
+ * The FHIR R4 rules a validator would hold the docs' example to beyond this intake's profile:
+ * the required (1..) elements of the resources it uses and the invariants bdl-3, bdl-7, org-1,
+ * ppc-1, and no modifierExtension. Not a full validator: a guard that the example stays R4.
+ */
+function r4Problems(bundle: any): string[] {
+  const required: Record<string, string[]> = {
+    Bundle: ['type'],
+    ServiceRequest: ['status', 'intent', 'subject'],
+    Consent: ['status', 'scope', 'category', 'patient'],
+    Coverage: ['status', 'beneficiary', 'payor'],
+    MessageHeader: ['source'],
+  };
+  const out: string[] = [];
+  const has = (o: any, k: string) => o?.[k] !== undefined && !(Array.isArray(o[k]) && o[k].length === 0);
+  for (const k of required.Bundle) if (!has(bundle, k)) out.push(`Bundle.${k}`);
+  const urls = new Set<string>();
+  (bundle.entry ?? []).forEach((e: any, i: number) => {
+    const r = e.resource;
+    for (const k of required[r?.resourceType] ?? []) if (!has(r, k)) out.push(`entry[${i}] ${r.resourceType}.${k}`);
+    if (bundle.type === 'transaction' && !(e.request?.method && e.request?.url)) out.push(`entry[${i}] bdl-3 request`);
+    if (e.fullUrl !== undefined && urls.has(e.fullUrl)) out.push(`entry[${i}] bdl-7 fullUrl`);
+    urls.add(e.fullUrl);
+    if (r?.resourceType === 'Organization' && !has(r, 'identifier') && !has(r, 'name')) out.push(`entry[${i}] org-1`);
+    if (r?.resourceType === 'Consent' && !has(r, 'policy') && !has(r, 'policyRule')) out.push(`entry[${i}] ppc-1`);
+  });
+  if (JSON.stringify(bundle).includes('"modifierExtension"')) out.push('modifierExtension');
+  return out;
+}
+
 describe('docs/FHIR.md', () => {
   it("its example Bundle is accepted, and is the same message as the README's JSON example under its id", async () => {
     const doc = readFileSync(join(__dirname, '..', 'docs', 'FHIR.md'), 'utf8');
     const example = JSON.parse(/## A full example[\s\S]*?```json\n([\s\S]*?)\n```/.exec(doc)![1]);
+    expect(r4Problems(example)).toEqual([]);
     const sender = token('referral-service', { uzovi: ['3311'] });
     const res = await post(example, { bearer: sender });
     expect([201, 200]).toContain(res.status);
@@ -352,6 +383,9 @@ describe('one message, two routes: the ids decide', () => {
     expect(await stored()).toBe(before);
   });
 });
+
+/** A modifier extension (one that would negate what it is on): nobody's, so understood by no one. */
+const MODIFIER = { url: 'https://verwijsdienst.example/fhir/StructureDefinition/niet', valueBoolean: true };
 
 describe('invalid Bundles: 400, an OperationOutcome naming the element, nothing stored', () => {
   type Case = [name: string, change: (b: any, msg: Record<string, any>) => unknown, expression: string, code?: string];
@@ -419,6 +453,33 @@ describe('invalid Bundles: 400, an OperationOutcome naming the element, nothing 
     ['a Consent without an identifier', (b) => void delete b.entry[ENTRY.consent].resource.identifier, at(ENTRY.consent, '.identifier'), 'required'],
     ['a UZOVI code of 3 digits', (b) => void (b.entry[ENTRY.insurer].resource.identifier[0].value = '870'), at(ENTRY.insurer, '.identifier[0].value'), 'value'],
     ['a Coverage without payor', (b) => void delete b.entry[ENTRY.coverage].resource.payor, at(ENTRY.coverage, '.payor'), 'required'],
+    ['a Consent without policy or policyRule (ppc-1)', (b) => void delete b.entry[ENTRY.consent].resource.policyRule, at(ENTRY.consent, '.policyRule'), 'required'],
+    // FHIR R4: a modifier extension the receiver does not understand makes it refuse the instance, wherever it stands.
+    [
+      'a modifierExtension on the Patient',
+      (b) => void (b.entry[ENTRY.patient].resource.modifierExtension = [MODIFIER]),
+      at(ENTRY.patient, '.modifierExtension[0]'),
+      'not-supported',
+    ],
+    [
+      'a modifierExtension deep in a coding',
+      (b) => void (b.entry[ENTRY.request].resource.reasonCode[0].coding[0].modifierExtension = [MODIFIER]),
+      at(ENTRY.request, '.reasonCode[0].coding[0].modifierExtension[0]'),
+      'not-supported',
+    ],
+    [
+      'a modifierExtension on an entry request',
+      (b) => void (b.entry[ENTRY.consent].request.modifierExtension = [MODIFIER]),
+      `Bundle.entry[${ENTRY.consent}].request.modifierExtension[0]`,
+      'not-supported',
+    ],
+    [
+      'a modifierExtension on a primitive (_status)',
+      (b) => void (b.entry[ENTRY.coverage].resource._status = { modifierExtension: [MODIFIER] }),
+      at(ENTRY.coverage, '.status.modifierExtension[0]'),
+      'not-supported',
+    ],
+    ['two entries with one fullUrl (bdl-7)', (b) => void (b.entry[ENTRY.insurer].fullUrl = b.entry[ENTRY.provider].fullUrl), `Bundle.entry[${ENTRY.insurer}].fullUrl`, 'invalid'],
   ];
 
   // One argument per case: jest passes a `done` callback in place of a missing 4th argument.

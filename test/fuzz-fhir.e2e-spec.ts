@@ -3,7 +3,8 @@
  * Redis, after test/fuzz.e2e-spec.ts: valid referral Bundles (transaction and message) mutated
  * anywhere in their tree — elements dropped, set to junk of every JSON type (invalid and valid
  * BSNs, impossible dates, huge and unicode strings, nested junk, "__proto__" keys), unknown keys
- * added, entries duplicated, swapped or removed — plus fully random JSON and bytes, truncated JSON,
+ * added, entries duplicated, swapped or removed, a modifierExtension put on an element at a random
+ * depth, one entry's fullUrl given to another — plus fully random JSON and bytes, truncated JSON,
  * other media types and deep nesting. For every request:
  *   - never a 5xx;
  *   - every 4xx is an OperationOutcome (application/fhir+json): resourceType and a non-empty
@@ -13,7 +14,9 @@
  *   - nothing is stored unless the answer is 2xx (201: one referral more; 200: none), and only
  *     Bundles that the intake's own reading and validator take are accepted;
  *   - an answer within 5 s, and afterwards no pool client checked out, no database session busy.
- * Seeded: FUZZ_SEED=<n> replays a run; FUZZ_RUNS=<factor> scales it (default 1: 1,000 requests).
+ * And a valid Bundle with just a modifierExtension (at a random depth) or a duplicated fullUrl is
+ * refused with 400 and an issue naming exactly that element.
+ * Seeded: FUZZ_SEED=<n> replays a run; FUZZ_RUNS=<factor> scales it (default 1: 1,150 requests).
  */
 import { appendFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
@@ -321,18 +324,70 @@ const nearValid = fc.constantFrom<unknown>(
   'http://fhir.nl/fhir/NamingSystem/uzovi',
 );
 
-type Mutation = { op: 'drop' | 'set' | 'add' | 'dup-entry' | 'swap-entries' | 'target'; pick: number; pick2: number; key: string; value: unknown };
+type Mutation = {
+  op: 'drop' | 'set' | 'add' | 'dup-entry' | 'swap-entries' | 'target' | 'modifier' | 'dup-fullurl';
+  pick: number;
+  pick2: number;
+  key: string;
+  value: unknown;
+};
 const mutation: fc.Arbitrary<Mutation> = fc.record({
-  op: fc.constantFrom<Mutation['op']>('drop', 'drop', 'set', 'set', 'set', 'add', 'dup-entry', 'swap-entries', 'target', 'target', 'target', 'target'),
+  op: fc.constantFrom<Mutation['op']>('drop', 'drop', 'set', 'set', 'set', 'add', 'dup-entry', 'swap-entries', 'target', 'target', 'target', 'target', 'modifier', 'dup-fullurl'),
   pick: fc.nat(),
   pick2: fc.nat(),
   key: junkKey,
   value: fc.oneof(junk, nearValid),
 });
 
+/** A modifier extension no receiver understands (FHIR: the instance must then be refused). */
+const MODIFIER = { url: 'https://fuzz.example/fhir/StructureDefinition/negates', valueBoolean: true };
+
+/** The FHIRPath of a JSON path in a Bundle ("_status" is status's element). */
+const fhirPath = (path: Path) => path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : `${s}.${k.replace(/^_/, '')}`), 'Bundle');
+
+/** The paths of every JSON object (not array) in a tree: where an element can carry a modifierExtension. */
+const objectPaths = (root: unknown) =>
+  paths(root).filter((p) => {
+    const v = p.reduce((o: any, k) => o?.[k], root);
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  });
+
+/** A modifierExtension on the picked object, at whatever depth; returns the FHIRPath it should be reported at. */
+function addModifier(root: any, pick: number): string | undefined {
+  const objects = objectPaths(root);
+  if (objects.length === 0) return undefined;
+  const path = objects[pick % objects.length];
+  put(
+    path.reduce((o: any, k) => o[k], root),
+    'modifierExtension',
+    [structuredClone(MODIFIER)],
+  );
+  return `${fhirPath(path)}.modifierExtension[0]`;
+}
+
+/** Entry b takes entry a's fullUrl (bdl-7); returns the FHIRPath of the later one's fullUrl. */
+function duplicateFullUrl(root: any, a: number, b: number): string | undefined {
+  const entry = root?.entry;
+  if (!Array.isArray(entry) || entry.length < 2) return undefined;
+  const i = a % entry.length;
+  let j = b % entry.length;
+  if (j === i) j = (i + 1) % entry.length;
+  if (typeof entry[i]?.fullUrl !== 'string' || entry[j] === null || typeof entry[j] !== 'object') return undefined;
+  entry[j].fullUrl = entry[i].fullUrl;
+  return `Bundle.entry[${Math.max(i, j)}].fullUrl`;
+}
+
 function mutate(bundle: unknown, ms: Mutation[]): unknown {
   let root = structuredClone(bundle) as any;
   for (const m of ms) {
+    if (m.op === 'modifier') {
+      addModifier(root, m.pick);
+      continue;
+    }
+    if (m.op === 'dup-fullurl') {
+      duplicateFullUrl(root, m.pick, m.pick2);
+      continue;
+    }
     if (m.op === 'dup-entry' || m.op === 'swap-entries') {
       const entry = root?.entry;
       if (!Array.isArray(entry) || entry.length === 0) continue;
@@ -464,6 +519,29 @@ it(
       { weight: 1, arbitrary: fc.integer({ min: 1, max: 100 }).map((n) => ({ raw: `${'{"entry":'.repeat(n)}{"__proto__":{"x":1}}${'}'.repeat(n)}` })) },
     );
     await check('malformed', 2, runs(250), arb);
+  },
+  PROPERTY_TIMEOUT_MS,
+);
+
+it(
+  'a modifierExtension at any depth, or two entries with one fullUrl, in an otherwise valid Bundle: 400 naming exactly that element, nothing stored',
+  async () => {
+    const arb = fc.tuple(validBundle, fc.nat(), fc.nat(), fc.boolean()).map(([bundle, a, b, modifier]) => {
+      const root = structuredClone(bundle) as any;
+      const expression = modifier ? addModifier(root, a) : duplicateFullUrl(root, a, b);
+      return { root, expression: expression!, code: modifier ? 'not-supported' : 'invalid' };
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ root, expression, code }) => {
+        const before = await state();
+        const res = await send({ json: root });
+        if (res.status !== 400) fail(`answered ${res.status} for a Bundle with ${expression}`);
+        if (!res.body.issue.some((i: any) => i.expression?.[0] === expression && i.code === code)) fail(`no ${code} issue naming ${expression}: ${res.text.slice(0, 400)}`);
+        if (locallyValid(root)) fail(`the intake's reading takes a Bundle with ${expression}`);
+        expectState(await state(), before, `a Bundle with ${expression}`);
+      }),
+      { seed: SEED + 3, numRuns: runs(150), plugins: [fc.interruptAfterTimeLimit(100_000)] },
+    );
   },
   PROPERTY_TIMEOUT_MS,
 );

@@ -50,6 +50,8 @@ export function referralBundle(msg: Record<string, any>, opts: BundleOptions = {
         category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
         patient: { reference: u.patient },
         dateTime: msg.consent.givenAt,
+        // ppc-1 (R4): a policy or a policyRule; the intake requires one and does not read it.
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
         extension: [{ url: FHIR_SYSTEMS.consentChannel, valueString: msg.consent.channel }],
       },
     ],

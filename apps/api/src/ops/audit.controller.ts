@@ -8,7 +8,10 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@ne
 import type { FastifyReply } from 'fastify';
 import { AuditService, CurrentPrincipal, InvalidBodyException, Principal, Roles, validatePlain } from '@app/platform';
 import { AuditSearchDto, AuditSearchService } from '@app/mediation';
-import { csvLine, wantsCsv } from '../ttp/format';
+import { csvDocument } from '@app/core';
+import { wantsCsv } from '../ttp/format';
+
+const AUDIT_CSV_HEADER = ['id', 'at', 'actor', 'actorRole', 'organisation', 'personIndex', 'action', 'resource', 'purpose', 'outcome', 'details'];
 
 @ApiTags('audit')
 @Controller('v1/audit')
@@ -77,13 +80,22 @@ export class AuditController {
     const entries = await this.searches.search(body, caller);
     if (!csv) return { entries };
     reply.header('content-type', 'text/csv; charset=utf-8');
-    return (
-      [
-        'id,at,actor,actorRole,organisation,personIndex,action,resource,purpose,outcome,details',
-        ...entries.map((e) =>
-          csvLine([e.id, new Date(e.at).toISOString(), e.actor, e.actorRole, e.organisation, e.personIndex, e.action, e.resource, e.purpose, e.outcome, JSON.stringify(e.details)]),
-        ),
-      ].join('\n') + '\n'
+    // The one CSV writer: an actor, resource or detail beginning with = + - @ is no formula in a spreadsheet.
+    return csvDocument(
+      AUDIT_CSV_HEADER,
+      entries.map((e) => [
+        e.id,
+        new Date(e.at).toISOString(),
+        e.actor,
+        e.actorRole,
+        e.organisation,
+        e.personIndex,
+        e.action,
+        e.resource,
+        e.purpose,
+        e.outcome,
+        JSON.stringify(e.details),
+      ]),
     );
   }
 

@@ -1,6 +1,6 @@
 /** Query-parameter checks shared by the TTP routes. */
 import { BadRequestException } from '@nestjs/common';
-import { isDiagnosisGroup } from '@app/core';
+import { csvRecord, CsvValue, isDiagnosisGroup } from '@app/core';
 
 /** `?format=json|csv`, else the Accept header; JSON by default. */
 export function wantsCsv(format: string | undefined, accept: string | undefined): boolean {
@@ -26,11 +26,7 @@ export function diagnosisGroupParam(raw: string | undefined): string | undefined
   return raw;
 }
 
-export function csvLine(values: (string | number | boolean | null)[]): string {
-  return values
-    .map((v) => {
-      const s = v === null ? '' : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    })
-    .join(',');
+/** One record of a CSV answer: the service's one CSV writer (csvRecord of @app/core), formula-leading text neutralised. */
+export function csvLine(values: readonly CsvValue[]): string {
+  return csvRecord(values);
 }

@@ -11,7 +11,7 @@
  * Each month is suppressed on its own; there is deliberately no total over the period, which
  * would tie the months together and let a reader recover a hidden month from the others.
  */
-import { GGZ_STAGES, GgzStage, SuppressionCell, SuppressionGroup, suppressSmallCells } from '@app/core';
+import { csvDocument, CsvValue, GGZ_STAGES, GgzStage, SuppressionCell, SuppressionGroup, suppressSmallCells } from '@app/core';
 
 export const REPORT_OUTCOMES = [
   'accepted-alternative',
@@ -231,11 +231,10 @@ export function monthFigures(m: ReportMonth): [string, Shown][] {
  * secondary, dependent) in the last column; an empty value without a reason has no value.
  */
 export function mediationReportCsv(report: MediationReport): string {
-  const lines = ['month,figure,value,suppressed'];
-  for (const m of report.months) {
-    for (const [figure, value] of monthFigures(m)) lines.push([m.month, figure, value === null ? '' : String(value), m.suppressed[figure] ?? ''].join(','));
-  }
-  return lines.join('\n') + '\n';
+  // The one CSV writer (@app/core): figures are JS numbers, written as numbers (a negative one unprefixed).
+  const rows: CsvValue[][] = [];
+  for (const m of report.months) for (const [figure, value] of monthFigures(m)) rows.push([m.month, figure, value, m.suppressed[figure] ?? '']);
+  return csvDocument(['month', 'figure', 'value', 'suppressed'], rows);
 }
 
 /** `YYYY-MM` → the months from..to inclusive. */

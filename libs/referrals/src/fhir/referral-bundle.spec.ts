@@ -45,6 +45,7 @@ function bundle(): any {
           scope: { coding: [{ system: FHIR_SYSTEMS.consentScope, code: 'zorgbemiddeling' }] },
           patient: { reference: 'urn:uuid:p' },
           dateTime: '2026-11-20T10:15:00+01:00',
+          policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
           extension: [{ url: FHIR_SYSTEMS.consentChannel, valueString: 'verwijsportaal' }],
         },
         request: { method: 'POST', url: 'Consent' },
@@ -131,6 +132,57 @@ describe('readReferralBundle', () => {
   it('reads own properties only: "constructor" and "toString" in a Bundle are data', () => {
     const r = readReferralBundle(JSON.parse('{"resourceType":"Bundle","type":"transaction","id":"x","entry":[{"resource":{"resourceType":"toString"}}],"constructor":{}}'));
     expect(r.issues.map((i) => i.expression)).toEqual(expect.arrayContaining(['Bundle.entry[0].request', 'Bundle.entry.resource.ofType(Patient)']));
+  });
+
+  it('refuses a modifierExtension on any element at any depth, naming it (none is understood)', () => {
+    const mod = () => [{ url: 'https://example.org/fhir/StructureDefinition/not', valueBoolean: true }];
+    const b = bundle();
+    b.entry[0].resource.modifierExtension = mod(); // on a resource
+    b.entry[2].resource.reasonCode[0].coding[1].modifierExtension = mod(); // on a datatype, deep down
+    b.entry[3].request.modifierExtension = mod(); // on a backbone element of the Bundle
+    b.entry[4].resource._status = { modifierExtension: mod() }; // on a primitive
+    b.entry[4].resource.contained = [{ resourceType: 'Basic', modifierExtension: [...mod(), ...mod()] }];
+    b.entry[1].resource['123456782'] = { modifierExtension: mod() }; // no element name: never echoed
+    const r = readReferralBundle(b);
+    expect(r.issues.map((i) => [i.code, i.expression])).toEqual([
+      ['not-supported', 'Bundle.entry[0].resource.modifierExtension[0]'],
+      ['not-supported', 'Bundle.entry[1].resource.children().modifierExtension[0]'],
+      ['not-supported', 'Bundle.entry[2].resource.reasonCode[0].coding[1].modifierExtension[0]'],
+      ['not-supported', 'Bundle.entry[3].request.modifierExtension[0]'],
+      ['not-supported', 'Bundle.entry[4].resource.status.modifierExtension[0]'],
+      ['not-supported', 'Bundle.entry[4].resource.contained[0].modifierExtension[0]'],
+      ['not-supported', 'Bundle.entry[4].resource.contained[0].modifierExtension[1]'],
+    ]);
+    expect(JSON.stringify(r.issues)).not.toMatch(/123456782|example\.org/);
+    const odd = bundle();
+    odd.modifierExtension = 'x';
+    expect(readReferralBundle(odd).issues.map((i) => i.expression)).toEqual(['Bundle.modifierExtension']);
+    const many = bundle();
+    many.entry[0].resource.modifierExtension = Array.from({ length: 50 }, mod).flat();
+    expect(readReferralBundle(many).issues).toHaveLength(20);
+  });
+
+  it('refuses two entries with one fullUrl (bdl-7), unless their meta.versionId differs', () => {
+    const b = bundle();
+    b.entry[1].fullUrl = b.entry[0].fullUrl;
+    expect(readReferralBundle(b).issues.map((i) => [i.code, i.expression])).toEqual([['invalid', 'Bundle.entry[1].fullUrl'], expect.anything()]);
+    const versions = bundle();
+    versions.entry.push({ ...structuredClone(versions.entry[1]), request: { method: 'PUT', url: 'Organization/o' } });
+    versions.entry[1].resource.meta = { versionId: '1' };
+    versions.entry[5].resource.meta = { versionId: '2' };
+    expect(readReferralBundle(versions).issues.filter((i) => i.expression.endsWith('fullUrl'))).toEqual([]);
+    versions.entry[5].resource.meta = { versionId: '1' };
+    expect(readReferralBundle(versions).issues.map((i) => i.expression)).toContain('Bundle.entry[5].fullUrl');
+  });
+
+  it('requires a policy or policyRule on the Consent (ppc-1)', () => {
+    const b = bundle();
+    delete b.entry[3].resource.policyRule;
+    expect(readReferralBundle(b).issues.map((i) => [i.code, i.expression])).toEqual([['required', 'Bundle.entry[3].resource.policyRule']]);
+    b.entry[3].resource.policy = [{ uri: 'https://verwijsdienst.example/privacy/zorgbemiddeling' }];
+    expect(readReferralBundle(b).issues).toEqual([]);
+    b.entry[3].resource.policy = [];
+    expect(readReferralBundle(b).issues.map((i) => [i.code, i.expression])).toEqual([['structure', 'Bundle.entry[3].resource.policyRule']]);
   });
 
   it.each([[null], [[]], ['Bundle'], [{ resourceType: 'Patient' }]])('refuses %j as a whole', (body) => {

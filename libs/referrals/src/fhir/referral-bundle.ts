@@ -33,7 +33,18 @@ const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const REQUEST_INTENTS = ['proposal', 'plan', 'directive', 'order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'option'];
 
 /** An OperationOutcome issue type (http://hl7.org/fhir/issue-type) this intake uses. */
-export type IssueCode = 'structure' | 'required' | 'value' | 'invalid' | 'code-invalid' | 'forbidden' | 'conflict';
+export type IssueCode = 'structure' | 'required' | 'value' | 'invalid' | 'code-invalid' | 'not-supported' | 'forbidden' | 'conflict';
+
+/**
+ * Modifier extensions (by url) this intake understands: none. FHIR R4 (Extensibility, "isModifier")
+ * requires a receiver to refuse an instance carrying a modifierExtension it does not understand,
+ * on any element at any depth, since it may change the meaning of what it is on (even negate it).
+ */
+export const UNDERSTOOD_MODIFIER_EXTENSIONS: readonly string[] = [];
+/** Enough to show where; a Bundle full of them does not need a thousand issues. */
+const MAX_MODIFIER_ISSUES = 20;
+/** A JSON key that can stand in an element path as it is: letters and digits, no run of digits that could be a BSN. */
+const ELEMENT_NAME = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
 export interface FhirIssue {
   code: IssueCode;
@@ -128,6 +139,7 @@ class Reader {
       return this.issue(entry === undefined ? 'required' : 'structure', 'Bundle.entry', "Bundle.entry is required: a list of the profile's resources");
     }
     this.collect(entry, type === 'transaction');
+    this.modifierExtensions(body);
 
     if (type === 'message') this.messageId(this.messageHeader(), 'MessageHeader.id');
     else this.messageId({ path: 'Bundle', resource: body, index: -1 }, 'Bundle.id');
@@ -151,6 +163,7 @@ class Reader {
   }
 
   private collect(entry: unknown[], transaction: boolean): void {
+    const seen = new Map<string, { index: number; versionId?: string }[]>();
     entry.forEach((e, i) => {
       const path = `Bundle.entry[${i}]`;
       if (!isObj(e)) return this.issue('structure', path, `${path} must be an object`);
@@ -166,8 +179,67 @@ class Reader {
       }
       const fullUrl = get(e, 'fullUrl');
       if (fullUrl !== undefined && typeof fullUrl !== 'string') this.issue('structure', `${path}.fullUrl`, `${path}.fullUrl must be a string`);
+      if (typeof fullUrl === 'string') this.uniqueFullUrl(fullUrl, resource, i, seen);
       this.entries.push({ index: i, path: `${path}.resource`, resource, fullUrl: typeof fullUrl === 'string' ? fullUrl : undefined });
     });
+  }
+
+  /** bdl-7: a fullUrl names one entry, unless the entries are versions of it (different meta.versionId). */
+  private uniqueFullUrl(fullUrl: string, resource: Obj, i: number, seen: Map<string, { index: number; versionId?: string }[]>): void {
+    const meta = get(resource, 'meta');
+    const v = isObj(meta) ? get(meta, 'versionId') : undefined;
+    const versionId = typeof v === 'string' ? v : undefined;
+    const earlier = seen.get(fullUrl) ?? [];
+    const clash = earlier.find((x) => x.versionId === undefined || versionId === undefined || x.versionId === versionId);
+    if (clash) {
+      const path = `Bundle.entry[${i}].fullUrl`;
+      this.issue('invalid', path, `${path} is also the fullUrl of Bundle.entry[${clash.index}]: a fullUrl must be unique in a Bundle unless meta.versionId differs (bdl-7)`);
+    }
+    earlier.push({ index: i, versionId });
+    seen.set(fullUrl, earlier);
+  }
+
+  /**
+   * Every modifierExtension in the Bundle — on a resource, a backbone element, a datatype, in
+   * contained resources, on a primitive's "_element" — is refused unless understood (none is).
+   * Walked without recursion, in document order; keys that are no element name show as children().
+   */
+  private modifierExtensions(body: Obj): void {
+    let reported = 0;
+    const stack: [unknown, string][] = [[body, 'Bundle']];
+    while (stack.length > 0 && reported < MAX_MODIFIER_ISSUES) {
+      const [v, path] = stack.pop()!;
+      if (Array.isArray(v)) {
+        for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`]);
+        continue;
+      }
+      if (!isObj(v)) continue;
+      const keys = Object.keys(v);
+      const children: [unknown, string][] = [];
+      for (const key of keys) {
+        const child = get(v, key);
+        if (key === 'modifierExtension') {
+          const at = `${path}.modifierExtension`;
+          const list = Array.isArray(child) && child.length > 0 ? child : [undefined];
+          list.forEach((x, k) => {
+            if (reported >= MAX_MODIFIER_ISSUES) return;
+            const url = isObj(x) ? get(x, 'url') : undefined;
+            if (typeof url === 'string' && UNDERSTOOD_MODIFIER_EXTENSIONS.includes(url)) return;
+            const where = x === undefined ? at : `${at}[${k}]`;
+            reported++;
+            this.issue(
+              'not-supported',
+              where,
+              `${where} is a modifier extension this service does not understand (it understands none): FHIR requires a Bundle carrying one to be refused`,
+            );
+          });
+          continue;
+        }
+        const name = key.startsWith('_') ? key.slice(1) : key;
+        children.push([child, ELEMENT_NAME.test(name) && !/\d{5}/.test(name) ? `${path}.${name}` : `${path}.children()`]);
+      }
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+    }
   }
 
   private ofType(type: string): Found[] {
@@ -298,6 +370,17 @@ class Reader {
     else this.take('consent.id', get(ids[0], 'value'), `${c.path}.identifier[0].value`);
 
     this.take('consent.givenAt', get(c.resource, 'dateTime'), `${c.path}.dateTime`);
+
+    // ppc-1: the rule the consent was given under, as a policy (uri or authority) or a policyRule.
+    const policy = get(c.resource, 'policy');
+    const policyRule = get(c.resource, 'policyRule');
+    if (!(Array.isArray(policy) && policy.some(isObj)) && !isObj(policyRule)) {
+      this.issue(
+        policy === undefined && policyRule === undefined ? 'required' : 'structure',
+        `${c.path}.policyRule`,
+        'Consent needs policy or policyRule (FHIR R4 ppc-1): the rule the consent was given under, e.g. policyRule http://terminology.hl7.org/CodeSystem/v3-ActCode#OPTIN',
+      );
+    }
 
     const scope = get(c.resource, 'scope');
     const codings = isObj(scope) ? get(scope, 'coding') : undefined;
