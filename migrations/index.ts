@@ -10,6 +10,7 @@ import { Retention1764500000000 } from './1764500000000-retention';
 import { TtpRunAttempts1764600000000 } from './1764600000000-ttp-run-attempts';
 import { MediationReport1764700000000 } from './1764700000000-mediation-report';
 import { DecisionGenerations1764800000000 } from './1764800000000-decision-generations';
+import { TtpDisclosure1764910000000 } from './1764910000000-ttp-disclosure';
 
 export const MIGRATIONS = [
   Referral1763800000000,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   TtpRunAttempts1764600000000,
   MediationReport1764700000000,
   DecisionGenerations1764800000000,
+  TtpDisclosure1764910000000,
 ];

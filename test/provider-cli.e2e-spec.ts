@@ -22,9 +22,10 @@ import { Client } from 'pg';
 import { amsterdamDate, isValidBsn, stage1PrePseudonym, stage1Pseudonymiser, syntheticBsn } from '@app/core';
 import { ensureDatabase } from '@app/platform';
 import { SNAPSHOT_CSV_HEADER } from '@app/ttp';
-import { http, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
+import { RunningApi, RunningWorker, startApi, startWorker, token } from './support/harness';
 import { addProvider } from './support/registry';
 import { replayThenDrop } from './support/replay';
+import { ageSnapshots, runLinkage } from './support/ttp';
 
 const ROOT = join(__dirname, '..');
 const url = (() => {
@@ -265,13 +266,16 @@ describe('pseudonymise, upload, feedback', () => {
   });
 
   it('feedback after a linkage run: own references only, as a table, CSV or JSON, with a token the tool minted', async () => {
-    const operator = token('ttp-operator', { subject: 'ttp-op-cli' });
-    const start = await http(api.url, 'POST', '/v1/ttp/runs', { token: operator });
-    expect([200, 202]).toContain(start.status);
-    await waitFor(async () => {
-      const res = await http(api.url, 'GET', `/v1/ttp/runs/${start.body.id}`, { token: operator });
-      return res.body.status === 'done' || res.body.status === 'failed' ? res.body : undefined;
-    }, 60_000).then((r) => expect(r.status).toBe('done'));
+    // Feedback names only people on a provider's list in two snapshots a week apart: a week
+    // passes, and each provider sends the same list again.
+    await ageSnapshots(db, 8);
+    for (const [file, agb, extra] of [
+      ['p1-pre.csv', P1, []],
+      ['p2.ndjson', P2, ['--pseudonymise']],
+      ['p3.csv', P3, []],
+    ] as const)
+      expect(await cli(['upload', file, ...extra], asProvider(agb))).toMatchObject({ code: 0 });
+    expect((await runLinkage(api.url, 'ttp-op-cli')).status).toBe('done');
 
     const minted = await cli(['token', '--role', 'provider', '--agb', P1, '--subject', 'p1-cli']);
     expect(minted.code).toBe(0);

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { amsterdamDate } from '@app/core';
+import { amsterdamDate, splitRecord } from '@app/core';
 import { ensureDatabase } from '@app/platform';
 import { groundTruth, planSnapshots, snapshotCsv, SnapshotPlan } from '@app/ttp';
 import { generateDemoRegistry, loadDemoRegistry } from '@app/waitlists';
@@ -30,6 +30,19 @@ const today = amsterdamDate(new Date());
 let plan: SnapshotPlan;
 let truth: ReturnType<typeof groundTruth>;
 let run: Record<string, any>;
+/**
+ * One provider's client references all begin with "=" (a formula to a spreadsheet): its snapshot
+ * file is data and must keep them as they are (the feedback in JSON names "=K…"), and the CSV
+ * feedback, an export, must neutralise them.
+ */
+let formulaAgb: string;
+const formulaRef = (ref: string) => `=${ref}`;
+const uploadBody = (i: number) => {
+  const csv = snapshotCsv(plan, i);
+  if (plan.providers[i].agb !== formulaAgb) return csv;
+  const [header, ...rows] = csv.split('\n');
+  return [header, ...rows.map((r) => (r === '' ? r : formulaRef(r)))].join('\n');
+};
 
 /** A published count against the true one: exact, "<5" for 1–4, "x" (hidden to protect a "<5") for 5 or more, null in a withheld row. */
 function shows(published: number | string | null, actual: number): boolean {
@@ -61,19 +74,28 @@ beforeAll(async () => {
     stage1Key: api.config.ttp.stage1Key,
   });
   truth = groundTruth(plan);
+  formulaAgb = truth.perProvider.find((p) => p.alsoElsewhereRefs.length > 0)!.agb;
 
-  const providers = [...plan.providers.keys()];
+  let providers = [...plan.providers.keys()];
   const uploadNext = async () => {
     for (let i = providers.shift(); i !== undefined; i = providers.shift()) {
       const agb = plan.providers[i].agb;
       const res = await http(api.url, 'POST', '/v1/ttp/snapshots', {
         token: token('provider', { agb, subject: `provider-${agb}` }),
-        rawBody: snapshotCsv(plan, i),
+        rawBody: uploadBody(i),
         headers: { 'content-type': 'text/csv' },
       });
       if (res.status !== 201) throw new Error(`upload for ${agb}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
     }
   };
+  await Promise.all([uploadNext(), uploadNext(), uploadNext(), uploadNext()]);
+  // Feedback names a person only once on the provider's list in two snapshots a week apart: the
+  // snapshots in force are made eight days older (as if sent then), and every provider sends the
+  // same list again.
+  await db.query(`UPDATE ttp.snapshot SET uploaded_at = uploaded_at - interval '8 days'`);
+  await db.query(`UPDATE ttp.list_presence SET first_seen_at = first_seen_at - interval '8 days', last_seen_at = last_seen_at - interval '8 days'`);
+  await db.query(`UPDATE ttp.snapshot_accepted SET at = at - interval '8 days'`);
+  providers = [...plan.providers.keys()];
   await Promise.all([uploadNext(), uploadNext(), uploadNext(), uploadNext()]);
 
   const operator = token('ttp-operator', { subject: 'ttp-op' });
@@ -157,8 +179,20 @@ it("gives every provider exactly its own entries whose person waits elsewhere, a
     const res = await http(api.url, 'GET', '/v1/ttp/feedback', { token: token('provider', { agb: p.agb }) });
     expect(res.status).toBe(200);
     expect(res.body.linked).toBe(true);
-    expect(res.body.entries).toEqual(p.alsoElsewhereRefs);
+    expect(res.body.entries).toEqual(p.agb === formulaAgb ? p.alsoElsewhereRefs.map((e) => ({ ...e, clientRef: formulaRef(e.clientRef) })) : p.alsoElsewhereRefs);
   }
+});
+
+it('writes the feedback as CSV with every formula-leading client reference neutralised (the data kept as sent)', async () => {
+  const p = truth.perProvider.find((x) => x.agb === formulaAgb)!;
+  const res = await http(api.url, 'GET', '/v1/ttp/feedback?format=csv', { token: token('provider', { agb: formulaAgb }) });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+  const [header, ...lines] = (res.body as string).trim().split('\n');
+  expect(header).toBe('clientRef,otherLists,otherStages');
+  expect(lines).toHaveLength(p.alsoElsewhereRefs.length);
+  for (const line of lines) expect(line.startsWith(`"'=`)).toBe(true);
+  expect(lines.map((l) => splitRecord(l)[0])).toEqual(p.alsoElsewhereRefs.map((e) => `'${formulaRef(e.clientRef)}`));
 });
 
 it('measures cleaned waiting times per location and diagnosis group as the ground truth does', async () => {

@@ -16,6 +16,7 @@ import { LinkageService } from '@app/ttp';
 import { http, redis, referralMessage, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider, monthsAgo } from './support/registry';
 import { replayThenDrop } from './support/replay';
+import { ageSnapshots as ageTtpSnapshots, runLinkage } from './support/ttp';
 
 const url = (() => {
   const u = new URL(process.env.TEST_DATABASE_URL!);
@@ -73,14 +74,8 @@ async function upload(agb: string, rows: Row[], a: RunningApi = api) {
 }
 
 /** Starts a run as the operator and waits until the worker has finished it. */
-async function linkNow(a: RunningApi = api) {
-  const start = await http(a.url, 'POST', '/v1/ttp/runs', { token: operator() });
-  expect([200, 202]).toContain(start.status);
-  return waitFor(async () => {
-    const res = await http(a.url, 'GET', `/v1/ttp/runs/${start.body.id}`, { token: operator() });
-    return res.body.status === 'done' || res.body.status === 'failed' ? { ...res.body, httpStatus: start.status } : undefined;
-  }, 60_000);
-}
+const linkNow = (a: RunningApi = api) => runLinkage(a.url, 'ttp-op-1');
+const ageSnapshots = (days: number) => ageTtpSnapshots(db, days);
 
 beforeAll(async () => {
   await ensureDatabase(url);
@@ -127,17 +122,23 @@ describe('three providers, a handful of people', () => {
       await addProvider(db, { agb, name: `GGZ ${agb}`, locations: [{ code: 'a', region, groups: ['depressie', 'angst'] }] });
     }
     const k1 = api.config.ttp.stage1Key;
-    await upload('73900001', [
-      { ref: 'P1-X', bsn: X, registeredDaysAgo: 70 },
-      { ref: 'P1-Y', bsn: Y, registeredDaysAgo: 35 },
-      { ref: 'P1-Z', bsn: Z, registeredDaysAgo: 14 },
-      { ref: 'P1-Z2', bsn: Z, registeredDaysAgo: 21 },
-    ]);
-    await upload('73900002', [
-      { ref: 'P2-X', pre: stage1PrePseudonym(X, k1), registeredDaysAgo: 100, intakeDaysAgo: 28 },
-      { ref: 'P2-Y', pre: stage1PrePseudonym(Y, k1), group: 'angst', registeredDaysAgo: 49 },
-    ]);
-    await upload('73900003', [{ ref: 'P3-Y', bsn: Y, registeredDaysAgo: 7 }]);
+    const send = async () => {
+      await upload('73900001', [
+        { ref: 'P1-X', bsn: X, registeredDaysAgo: 70 },
+        { ref: 'P1-Y', bsn: Y, registeredDaysAgo: 35 },
+        { ref: 'P1-Z', bsn: Z, registeredDaysAgo: 14 },
+        { ref: 'P1-Z2', bsn: Z, registeredDaysAgo: 21 },
+      ]);
+      await upload('73900002', [
+        { ref: 'P2-X', pre: stage1PrePseudonym(X, k1), registeredDaysAgo: 100, intakeDaysAgo: 28 },
+        { ref: 'P2-Y', pre: stage1PrePseudonym(Y, k1), group: 'angst', registeredDaysAgo: 49 },
+      ]);
+      await upload('73900003', [{ ref: 'P3-Y', bsn: Y, registeredDaysAgo: 7 }]);
+    };
+    // The same lists eight days apart: everyone is established on their lists.
+    await send();
+    await ageSnapshots(8);
+    await send();
     run = await linkNow();
   });
 
@@ -227,7 +228,16 @@ describe('three providers, a handful of people', () => {
 
   it('keeps no BSN anywhere in schema ttp, the run outputs included', async () => {
     const { rows: tables } = await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'ttp'`);
-    expect(tables.map((t) => t.table_name).sort()).toEqual(['current_snapshot', 'run', 'run_cleaned_wait', 'run_feedback', 'snapshot', 'snapshot_entry']);
+    expect(tables.map((t) => t.table_name).sort()).toEqual([
+      'current_snapshot',
+      'list_presence',
+      'run',
+      'run_cleaned_wait',
+      'run_feedback',
+      'snapshot',
+      'snapshot_accepted',
+      'snapshot_entry',
+    ]);
     let text = '';
     for (const { table_name } of tables) text += JSON.stringify((await db.query(`SELECT * FROM ttp."${table_name}"`)).rows);
     for (const bsn of [X, Y, Z]) {
@@ -355,10 +365,19 @@ describe('a key rotation', () => {
       expect(fb.body).toMatchObject({ linked: false, entries: [], run: { awaitingResend: [{ agb: '73900001', keyVersion: 1 }] } });
 
       // P1 and P2 re-send: the same person X, as BSN and as prePseudonym, is linked under key 2.
+      // Pseudonyms under the new key are new people to the TTP: they are established again only
+      // after two snapshots a week apart.
       const X = person();
-      const receipt = await upload('73900001', [{ ref: 'P1-X', bsn: X }], api2);
-      expect(receipt.keyVersion).toBe(2);
-      await upload('73900002', [{ ref: 'P2-X', pre: stage1PrePseudonym(X, api2.config.ttp.stage1Key) }], api2);
+      const resend = async () => {
+        const receipt = await upload('73900001', [{ ref: 'P1-X', bsn: X }], api2);
+        expect(receipt.keyVersion).toBe(2);
+        await upload('73900002', [{ ref: 'P2-X', pre: stage1PrePseudonym(X, api2.config.ttp.stage1Key) }], api2);
+      };
+      await resend();
+      const fresh = await linkNow(api2);
+      expect(fresh.counts).toMatchObject({ entries: 2, distinctPeople: 1, peopleOnSeveralLists: 1, feedbackEntries: 0 });
+      await ageSnapshots(8);
+      await resend();
       const after = await linkNow(api2);
       expect(after.inputs.map((i: { agb: string; keyVersion: number }) => [i.agb, i.keyVersion])).toEqual([
         ['73900001', 2],

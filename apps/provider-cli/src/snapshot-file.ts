@@ -9,7 +9,7 @@
  * at a time: memory does not grow with the file. Problems name rows and fields, never a value.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { bsnProblem, countQuotes, splitRecord } from '@app/core';
+import { bsnProblem, countQuotes, CsvOptions, csvRecord, splitRecord } from '@app/core';
 import { InputError, InputProblem } from './errors';
 
 /** The documented snapshot header (README "Waiting-list snapshots at the TTP"); a unit test keeps it equal to the service's. */
@@ -47,10 +47,12 @@ async function* lineBatches(source: AsyncIterable<Buffer | string>): AsyncGenera
   if (rest.length > 0) yield [{ text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, line: line + 1 }];
 }
 
-/** One CSV field, quoted only when it must be. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
+/**
+ * The pseudonymised file is what the TTP reads back field for field, not an export: written by
+ * the service's one CSV writer (@app/core) with RFC 4180 quoting only, so every field is the
+ * provider's own value again (a clientRef "-K1" stays "-K1"; neutralising would change it).
+ */
+const DATA_FILE: CsvOptions = { neutralise: false };
 
 export interface CsvRecord {
   row: number;
@@ -216,7 +218,7 @@ export async function* pseudonymiseSnapshot(
           );
         bsnAt = fields.indexOf('bsn');
         preAt = fields.indexOf('prePseudonym');
-        out += fields.map(csvField).join(',') + '\n';
+        out += csvRecord(fields, DATA_FILE) + '\n';
         continue;
       }
       stats.rows++;
@@ -232,7 +234,7 @@ export async function* pseudonymiseSnapshot(
         fields[preAt] = r.pre;
         stats.pseudonymised++;
       }
-      if (problems.rows === 0) out += fields.map(csvField).join(',') + '\n';
+      if (problems.rows === 0) out += csvRecord(fields, DATA_FILE) + '\n';
     }
     if (out) yield out;
   }

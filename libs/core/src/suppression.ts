@@ -13,7 +13,9 @@
  *     hidden here);
  *   - a cell the report never prints (published: false; derivable from an equation, e.g. "only on this list" = distinct -
  *     others) lies in [0, +inf). If such a cell is small it is primary and we let the reader know [1, threshold-1]: more
- *     knowledge than a real reader has, which only makes the check stricter.
+ *     knowledge than a real reader has, which only makes the check stricter. A slack cell (slack: true) is such an
+ *     unknown that is not protected itself: it stands for the rest of an inequality between outputs ("the entries of a
+ *     provider are at least its cleaned counts"), so the reader knows it only as [0, +inf).
  * The guarantee: for every cell with a value in 1..threshold-1, the integer values consistent with all group equations and
  * all these bounds are at least two. The reader only gets the intervals above; what else a reader might infer from how the
  * cells were chosen (e.g. "they hid the smallest neighbour") is out of scope.
@@ -53,6 +55,12 @@ export interface SuppressionCell {
    * candidates equally close to the cell to protect, lower `keep` is hidden first.
    */
   keep?: number;
+  /**
+   * true: an unknown the reader cannot see and that needs no protection of its own — e.g. the entries a published figure
+   * leaves out for reasons no reader sees (repeats, people in care elsewhere), so that a relation between two outputs can
+   * be written as an equation. The reader knows it only as [0, +inf); it is never primary, never hidden as a complement.
+   */
+  slack?: boolean;
 }
 
 /** An additive relation: value(total) = sum of value(parts); ids refer to cells. */
@@ -71,6 +79,11 @@ export interface SuppressionOptions {
 const DEFAULT_THRESHOLD = 5;
 /** Search nodes allowed per witness search (only used for cyclic relations, such as tables with margins). */
 const WITNESS_NODE_BUDGET = 20_000;
+/** Moves and nodes of a local witness search (see localWitness). */
+const LOCAL_DEPTH = 12;
+const LOCAL_BUDGET = 4_000;
+/** Components larger than this get no full witness search (fail closed: a cell without a local witness gets a complement). */
+const FULL_SEARCH_MAX_CELLS = 400;
 /** Candidates tried on their own per repair step before falling back to the best-ranked one. */
 const EVALUATION_LIMIT = 16;
 
@@ -335,13 +348,85 @@ function findWitness(m: Model, c: number, base: Fixpoint): Float64Array | null {
  * other small cells it changes; they are recorded in `proven`, which stays valid because hiding more only widens the
  * set of solutions.
  */
-function isProtected(m: Model, c: number, base: Fixpoint, proven: Uint8Array, small: readonly number[]): boolean {
+function isProtected(m: Model, state: Uint8Array, c: number, base: Fixpoint, proven: Uint8Array, small: readonly number[]): boolean {
   if (base.lo[c] === base.hi[c]) return false;
   if (proven[c] || (base.converged && !m.cyclic[m.component[c]])) return true;
+  const local = localWitness(m, state, c);
+  if (local) {
+    for (const s of local.keys()) if (state[s] === PRIMARY) proven[s] = 1;
+    return true;
+  }
+  // The full search copies the bounds of the whole component at every node: only for small components.
+  if (m.componentCells[m.component[c]].length > FULL_SEARCH_MAX_CELLS) return false;
   const witness = findWitness(m, c, base);
   if (!witness) return false;
   for (const s of small) if (m.component[s] === m.component[c] && witness[s] !== m.values[s]) proven[s] = 1;
   return true;
+}
+
+/**
+ * A witness close to the truth: the true values are a solution, so are the true values plus a change vector that moves
+ * c by one and keeps every group balanced, every hidden cell within its reader bounds and every printed cell as it is.
+ * Searched depth-first from c: an unbalanced group is balanced by moving one more of its hidden members by one (members
+ * in fewer groups first, e.g. an unseen rest, which closes the chain at once), up to LOCAL_DEPTH moves and LOCAL_BUDGET
+ * nodes. Cheap, and sparse; returns the moved cells and their changes, or null (then the caller may search in full).
+ */
+function localWitness(m: Model, state: Uint8Array, c: number): Map<number, number> | null {
+  const delta = new Map<number, number>();
+  const imbalance = new Map<number, number>();
+  const inBounds = (cell: number, v: number): boolean => {
+    const s = state[cell];
+    if (s === SHOWN) return false;
+    if (s === PRIMARY) return v >= 1 && v <= m.threshold - 1;
+    if (s === SECONDARY) return v >= m.threshold;
+    return v >= 0;
+  };
+  const move = (cell: number, d: number): void => {
+    const now = (delta.get(cell) ?? 0) + d;
+    if (now === 0) delta.delete(cell);
+    else delta.set(cell, now);
+    for (const g of m.groupsOf[cell]) {
+      const x = (imbalance.get(g) ?? 0) + (m.totals[g] === cell ? d : -d);
+      if (x === 0) imbalance.delete(g);
+      else imbalance.set(g, x);
+    }
+  };
+  let nodes = 0;
+  const search = (depth: number): boolean => {
+    if (imbalance.size === 0) return true;
+    if (depth === 0 || ++nodes > LOCAL_BUDGET) return false;
+    // The unbalanced group with the fewest ways out first.
+    let best = -1;
+    let bestOptions: [number, number][] = [];
+    for (const [g, x] of imbalance) {
+      const options: [number, number][] = [];
+      const sign = x > 0 ? 1 : -1;
+      // Imbalance = change of the total - change of the parts: lower the total, or raise a part.
+      const total = m.totals[g];
+      if (!delta.has(total) && inBounds(total, m.values[total] - sign)) options.push([total, -sign]);
+      for (const p of m.parts[g]) if (!delta.has(p) && inBounds(p, m.values[p] + sign)) options.push([p, sign]);
+      if (best < 0 || options.length < bestOptions.length || (options.length === bestOptions.length && g < best)) {
+        best = g;
+        bestOptions = options;
+      }
+      if (options.length === 0) return false;
+    }
+    bestOptions.sort((a, b) => m.groupsOf[a[0]].length - m.groupsOf[b[0]].length || a[0] - b[0]);
+    for (const [cell, d] of bestOptions) {
+      move(cell, d);
+      if (search(depth - 1)) return true;
+      move(cell, -d);
+      if (nodes > LOCAL_BUDGET) return false;
+    }
+    return false;
+  };
+  for (const d of [1, -1]) {
+    if (!inBounds(c, m.values[c] + d)) continue;
+    move(c, d);
+    if (search(LOCAL_DEPTH)) return delta;
+    move(c, -d);
+  }
+  return null;
 }
 
 /** Whether group g on its own (with the others' current bounds and c's own reader bounds) leaves c a single value. */
@@ -409,7 +494,7 @@ export function suppressSmallCells(cells: readonly SuppressionCell[], groups: re
   const n = m.ids.length;
   const state = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    state[i] = m.values[i] >= 1 && m.values[i] < m.threshold ? PRIMARY : cells[i].published ? SHOWN : UNPUBLISHED;
+    state[i] = cells[i].slack ? UNPUBLISHED : m.values[i] >= 1 && m.values[i] < m.threshold ? PRIMARY : cells[i].published ? SHOWN : UNPUBLISHED;
   }
   const small = [...Array(n).keys()].filter((i) => state[i] === PRIMARY).sort(byId(m.ids));
   const proven = new Uint8Array(n);
@@ -418,7 +503,7 @@ export function suppressSmallCells(cells: readonly SuppressionCell[], groups: re
     const base = readerFixpoint(m, state);
     // Cells pinned by propagation first (cheap), then those whose protection needs a witness.
     let target = small.find((c) => base.lo[c] === base.hi[c]) ?? -1;
-    if (target < 0) target = small.find((c) => !isProtected(m, c, base, proven, small)) ?? -1;
+    if (target < 0) target = small.find((c) => !isProtected(m, state, c, base, proven, small)) ?? -1;
     if (target < 0) break;
 
     const candidates = rankCandidates(m, state, target, base);
@@ -431,7 +516,7 @@ export function suppressSmallCells(cells: readonly SuppressionCell[], groups: re
     let chosen = candidates[0];
     for (const candidate of candidates.slice(0, EVALUATION_LIMIT)) {
       state[candidate] = SECONDARY;
-      const works = isProtected(m, target, readerFixpoint(m, state), proven, small);
+      const works = isProtected(m, state, target, readerFixpoint(m, state), proven, small);
       state[candidate] = SHOWN;
       if (works) {
         chosen = candidate;

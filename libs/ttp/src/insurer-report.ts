@@ -12,7 +12,7 @@
  * cannot be protected that way is withheld whole.
  * Pure: raw aggregates in, report out.
  */
-import { Suppression, SuppressionCell, SuppressionGroup, suppressSmallCells } from '@app/core';
+import { csvDocument, CsvValue, Suppression, SuppressionCell, SuppressionGroup, suppressSmallCells } from '@app/core';
 
 /** A published count: the number, "<5" for 1–4, "x" when hidden to protect a "<5", null in a withheld row. */
 export type Count = number | '<5' | 'x' | null;
@@ -61,30 +61,97 @@ const LISTS = ['1', '2', '3', '4+'] as const;
 const THRESHOLD = 5;
 
 export function buildInsurerReport(raw: RawAggregates, options: { topOverlaps: number }): InsurerReport {
+  return buildPublishedOutputs(raw, [], options).report;
+}
+
+/** A cell of the cleaned waiting times as the run computed it (the counts before suppression). */
+export interface CleanedCounts {
+  agb: string;
+  location: string;
+  diagnosisGroup: string;
+  /** The region of the location (as in the report's regions). */
+  region: string;
+  /** All entries of the cell: waitingIntake + waitingTreatment + repeated and left-out entries. */
+  entries: number;
+  waitingIntake: number;
+  waitingTreatment: number;
+}
+
+/** How a published count of the cleaned waiting times is shown to readers other than its provider. */
+export type CleanedSuppression = 'primary' | 'secondary' | 'withheld' | null;
+
+export const cleanedKey = (c: { agb: string; location: string; diagnosisGroup: string }) => `${c.agb}|${c.location}|${c.diagnosisGroup}`;
+
+/**
+ * Everything an insurer-side reader can read of a run — the insurer report and the cleaned
+ * waiting times — suppressed in one pass over one relation, so that no "<5" of one output can be
+ * worked out with the figures of the other (security review, item 9). The relations between them:
+ * - a provider's entries (report) = the sum of its cleaned cells' entries; so do a region's and a
+ *   diagnosis group's entries over the cells of that region or group;
+ * - a cleaned cell's entries = waiting for intake + waiting for treatment + the rest (repeated
+ *   entries, intake entries of people in care elsewhere): the rest is a slack no reader sees, so
+ *   the reader gets "entries ≥ the cleaned counts";
+ * - a listed overlap of two providers ≤ each one's people also elsewhere (a slack again);
+ *   an overlap that would give a "<5" away is left off the list.
+ * A cleaned cell whose small counts cannot be protected is withheld (its counts null), as a row of
+ * the report is. The provider's own view of its cells (in full) is not an insurer output.
+ */
+export function buildPublishedOutputs(
+  raw: RawAggregates,
+  cleaned: readonly CleanedCounts[],
+  options: { topOverlaps: number },
+): { report: InsurerReport; cleaned: Map<string, { intake: CleanedSuppression; treatment: CleanedSuppression }> } {
   // Some small counts cannot be protected by hiding others (a "<5" total whose parts are all
   // "<5" must be 1 + 1 + …). Such a row is withheld whole — its figures are not shown, and only
   // its entries still take part in the national sums, unpublished — and the rest is suppressed
-  // again. Each pass withholds one more row, so this ends.
+  // again. Each pass withholds one more row (or cleaned cell), so this ends.
   const withheld = new Set<string>();
+  // The joint pass is exact but its witness search grows too fast with the number of cleaned
+  // cells (measured: 160–170 cells 0.5–5 s, 400 cells 13 s and more, 900 cells minutes). Beyond the limit the
+  // cleaned counts are withheld from insurer-side readers (fail closed): withheld counts are
+  // unknowns to the reader and tie nothing to the report, which is then suppressed as before.
+  // All withheld, they are left out of the relation altogether (they would only say that entries
+  // are not negative), so the report costs what it cost alone.
+  if (cleaned.length > JOINT_MAX_CLEANED_CELLS) {
+    const { report } = buildPublishedOutputs(raw, [], options);
+    return { report, cleaned: new Map(cleaned.map((c) => [cleanedKey(c), { intake: 'withheld', treatment: 'withheld' }])) };
+  }
   for (;;) {
     try {
-      return assemble(raw, options, withheld);
+      return assemble(raw, cleaned, options, withheld);
     } catch (e) {
       const cell = /cannot protect the small count in cell "([^"]+)"/.exec((e as Error).message)?.[1];
       const row = cell?.slice(0, cell.lastIndexOf('.'));
-      if (!row || withheld.has(row)) throw e;
-      withheld.add(row);
+      if (!row || withheld.has(ALL)) throw e;
+      // A row withheld already and still not protected: its count follows from the structure of
+      // the other small counts (e.g. every figure "<5"). Then nothing of the run is published.
+      withheld.add(withheld.has(row) ? ALL : row);
     }
   }
 }
 
-function assemble(raw: RawAggregates, options: { topOverlaps: number }, withheld: ReadonlySet<string>): InsurerReport {
+/** Cleaned cells up to which the joint pass runs (see buildPublishedOutputs). */
+export const JOINT_MAX_CLEANED_CELLS = 200;
+
+/** Withholds every figure: the last resort when rows alone cannot be withheld to protect a count. */
+const ALL = '*';
+
+function assemble(
+  raw: RawAggregates,
+  cleanedCells: readonly CleanedCounts[],
+  options: { topOverlaps: number },
+  withheldRows: ReadonlySet<string>,
+): { report: InsurerReport; cleaned: Map<string, { intake: CleanedSuppression; treatment: CleanedSuppression }> } {
+  const everything = withheldRows.has(ALL);
+  const withheld = { has: (prefix: string) => everything || withheldRows.has(prefix) };
   const cells: SuppressionCell[] = [];
   const groups: SuppressionGroup[] = [];
+  const ids = new Set<string>();
   // When a complement must be hidden, distinct people — the deduplicated figure this report
-  // exists for — stay visible longer than entries.
-  const cell = (id: string, value: number, published = true) => {
-    cells.push({ id, value, published, keep: id.endsWith('.distinct') ? 1 : 0 });
+  // exists for — stay visible longer than entries; a listed overlap goes first (it only drops off a list).
+  const cell = (id: string, value: number, published = true, slack = false) => {
+    cells.push({ id, value, published, slack, keep: id.endsWith('.distinct') ? 1 : id.startsWith('o:') ? -1 : 0 });
+    ids.add(id);
     return id;
   };
   const row = (prefix: string, r: { entries: number; distinctPeople: number; peopleOn: ListCounts }) => {
@@ -115,7 +182,40 @@ function assemble(raw: RawAggregates, options: { topOverlaps: number }, withheld
   sumOf(raw.regions.map((r) => row(`r:${r.key}`, r)));
   sumOf(raw.diagnosisGroups.map((g) => row(`g:${g.key}`, g)));
 
-  const hidden: Map<string, Suppression> = suppressSmallCells(cells, groups, { threshold: THRESHOLD });
+  // The cleaned waiting times: each cell's entries (unseen) add up to its provider's, its
+  // region's and its diagnosis group's entries.
+  const byTotal = new Map<string, string[]>();
+  const into = (total: string, part: string) => {
+    if (!ids.has(total)) throw new Error(`buildPublishedOutputs: a cleaned cell refers to "${total}", which the report does not have`);
+    byTotal.set(total, [...(byTotal.get(total) ?? []), part]);
+  };
+  for (const c of cleanedCells) {
+    const k = `c:${cleanedKey(c)}`;
+    const shown = !withheld.has(k);
+    const entries = cell(`${k}.entries`, c.entries, false, true);
+    const parts = [
+      cell(`${k}.intake`, c.waitingIntake, shown, !shown),
+      cell(`${k}.treatment`, c.waitingTreatment, shown, !shown),
+      cell(`${k}.rest`, c.entries - c.waitingIntake - c.waitingTreatment, false, true),
+    ];
+    groups.push({ total: entries, parts });
+    into(`p:${c.agb}.entries`, entries);
+    into(`r:${c.region}.entries`, entries);
+    into(`g:${c.diagnosisGroup}.entries`, entries);
+  }
+  for (const [total, parts] of byTotal) groups.push({ total, parts });
+  // Listed overlaps (5 or more people) are at most each provider's people also elsewhere.
+  const listed = raw.overlaps.filter((o) => o.people >= THRESHOLD).slice(0, options.topOverlaps);
+  for (const o of listed) {
+    const id = cell(`o:${o.agbA}+${o.agbB}.people`, o.people);
+    for (const agb of [o.agbA, o.agbB]) {
+      const also = raw.providers.find((p) => p.agb === agb);
+      if (!also || withheld.has(`p:${agb}`)) continue;
+      groups.push({ total: `p:${agb}.also`, parts: [id, cell(`o:${o.agbA}+${o.agbB}.rest${agb}`, also.alsoElsewhere - o.people, false, true)] });
+    }
+  }
+
+  const hidden: Map<string, Suppression> = everything ? new Map() : suppressSmallCells(cells, groups, { threshold: THRESHOLD });
   const values = new Map(cells.map((c) => [c.id, c.value]));
   const show = (id: string): Count => {
     if (withheld.has(id.slice(0, id.lastIndexOf('.')))) return null;
@@ -129,7 +229,13 @@ function assemble(raw: RawAggregates, options: { topOverlaps: number }, withheld
     ...(withheld.has(prefix) ? { withheld: true } : {}),
   });
 
-  return {
+  const cleaned = new Map<string, { intake: CleanedSuppression; treatment: CleanedSuppression }>();
+  for (const c of cleanedCells) {
+    const k = `c:${cleanedKey(c)}`;
+    const how = (id: string): CleanedSuppression => (withheld.has(k) ? 'withheld' : (hidden.get(id) ?? null));
+    cleaned.set(cleanedKey(c), { intake: how(`${k}.intake`), treatment: how(`${k}.treatment`) });
+  }
+  const report: InsurerReport = {
     legend: REPORT_LEGEND,
     national: shownRow('n'),
     providers: raw.providers.map((p) => ({
@@ -142,9 +248,10 @@ function assemble(raw: RawAggregates, options: { topOverlaps: number }, withheld
     })),
     regions: raw.regions.map((r) => ({ region: r.key, ...shownRow(`r:${r.key}`) })),
     diagnosisGroups: raw.diagnosisGroups.map((g) => ({ diagnosisGroup: g.key, ...shownRow(`g:${g.key}`) })),
-    // Only overlaps of 5 or more people are listed: a pair's count ties to no published total.
-    largestOverlaps: raw.overlaps.filter((o) => o.people >= THRESHOLD).slice(0, options.topOverlaps),
+    // Only overlaps of 5 or more people are listed, and none hidden to protect a "<5".
+    largestOverlaps: everything ? [] : listed.filter((o) => !hidden.has(`o:${o.agbA}+${o.agbB}.people`)),
   };
+  return { report, cleaned };
 }
 
 /**
@@ -152,12 +259,8 @@ function assemble(raw: RawAggregates, options: { topOverlaps: number }, withheld
  * that every section fits one header and a spreadsheet can pivot it.
  */
 export function insurerReportCsv(report: InsurerReport): string {
-  const esc = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = ['section,key,name,measure,value'];
-  const put = (section: string, key: string, name: string | null, measure: string, value: Count) => lines.push([section, key, name, measure, value].map(esc).join(','));
+  const rows: CsvValue[][] = [];
+  const put = (section: string, key: string, name: string | null, measure: string, value: Count) => rows.push([section, key, name, measure, value]);
   const putRow = (section: string, key: string, r: Row) => {
     put(section, key, null, 'entries', r.entries);
     put(section, key, null, 'distinctPeople', r.distinctPeople);
@@ -172,5 +275,5 @@ export function insurerReportCsv(report: InsurerReport): string {
   for (const r of report.regions) putRow('region', r.region, r);
   for (const g of report.diagnosisGroups) putRow('diagnosisGroup', g.diagnosisGroup, g);
   for (const o of report.largestOverlaps) put('overlap', `${o.agbA}+${o.agbB}`, null, 'people', o.people);
-  return lines.join('\n') + '\n';
+  return csvDocument(['section', 'key', 'name', 'measure', 'value'], rows);
 }

@@ -12,10 +12,14 @@
  * Rules (the README states them for users):
  * - a person's lists = the distinct providers they have an entry at;
  * - feedback: every entry whose person is on another provider's list, with how many other
- *   providers and the stages they wait at there;
+ *   providers and the stages they wait at there — but only for an entry marked established (the
+ *   person was on this provider's list in two snapshots far enough apart): the TTP is not an
+ *   oracle for BSNs a provider merely uploads (security review, item 11);
  * - cleaned waiting times per (provider, location, diagnosis group): a person counts once per
  *   stage, with their longest wait there; an intake entry of a person who waits for treatment at
- *   another provider (in care elsewhere) is left out; median and 80th percentile are nearest-rank,
+ *   another provider (in care elsewhere) is left out — again only for an established entry, since
+ *   the provider sees its own cells in full and would otherwise learn from the count who is in
+ *   care elsewhere; median and 80th percentile are nearest-rank,
  *   in weeks to one decimal.
  */
 import type { RawAggregates } from './insurer-report';
@@ -23,6 +27,8 @@ import type { RawAggregates } from './insurer-report';
 export interface FeedbackRow {
   agb: string;
   clientRef: string;
+  /** The person's stage-2 pseudonym (hex), for the pseudonymous reference of the access log; never stored as such. */
+  pseudonym: string;
   otherLists: number;
   otherStages: string[];
 }
@@ -31,6 +37,7 @@ export interface CleanedCell {
   agb: string;
   location: string;
   diagnosisGroup: string;
+  region: string;
   entries: number;
   waitingIntake: number;
   waitingTreatment: number;
@@ -79,6 +86,8 @@ export class Linkage {
   private region = new Int32Array(1 << 16);
   private days = new Int32Array(1 << 16);
   private treat = new Uint8Array(1 << 16);
+  private established = new Uint8Array(1 << 16);
+  private cellRegion: number[] = [];
   private readonly refs: string[] = [];
   private cellGroup: number[] = [];
 
@@ -86,7 +95,18 @@ export class Linkage {
     return this.n;
   }
 
-  add(e: { agb: string; clientRef: string; pseudonym: string; location: string; diagnosisGroup: string; treat: boolean; days: number; region: string }): void {
+  add(e: {
+    agb: string;
+    clientRef: string;
+    pseudonym: string;
+    location: string;
+    diagnosisGroup: string;
+    treat: boolean;
+    days: number;
+    region: string;
+    /** On this provider's list long enough to be disclosed in feedback (see the header); default true. */
+    established?: boolean;
+  }): void {
     if (this.n === this.person.length) this.grow();
     const i = this.n++;
     // The key is the pseudonym's 32 bytes as a fresh one-byte string: half the size, and not a
@@ -101,10 +121,14 @@ export class Linkage {
     this.agb[i] = this.agbs.id(e.agb);
     const cellsBefore = this.cells.values.length;
     this.cell[i] = this.cells.id(`${e.agb}\t${e.location}\t${e.diagnosisGroup}`);
-    if (this.cells.values.length > cellsBefore) this.cellGroup.push(this.groups.id(e.diagnosisGroup));
     this.region[i] = this.regions.id(e.region);
+    if (this.cells.values.length > cellsBefore) {
+      this.cellGroup.push(this.groups.id(e.diagnosisGroup));
+      this.cellRegion.push(this.region[i]);
+    }
     this.days[i] = e.days;
     this.treat[i] = e.treat ? 1 : 0;
+    this.established[i] = e.established === false ? 0 : 1;
     this.refs.push(e.clientRef);
   }
 
@@ -121,12 +145,14 @@ export class Linkage {
     this.region = grown(this.region);
     this.days = grown(this.days);
     this.treat = grown(this.treat);
+    this.established = grown(this.established);
   }
 
   compute(topOverlaps: number): LinkageResult {
     const n = this.n;
     const P = this.persons.size;
-    this.persons.clear(); // the pseudonyms are not needed any more
+    const keys = [...this.persons.keys()]; // by person number; only feedback rows use them
+    this.persons.clear();
     const A = this.agbs.values.length;
     const G = this.groups.values.length;
     const R = this.regions.values.length;
@@ -207,11 +233,17 @@ export class Linkage {
         const k = pAgbs.indexOf(this.agb[i]);
         const intakeElsewhere = pIntake.some((v, m) => v && m !== k);
         const treatElsewhere = pTreat.some((v, m) => v && m !== k);
-        if (lists > 1) {
+        if (lists > 1 && this.established[i]) {
           const stages: string[] = [];
           if (intakeElsewhere) stages.push(STAGES[0]);
           if (treatElsewhere) stages.push(STAGES[1]);
-          feedback.push({ agb: this.agbs.values[this.agb[i]], clientRef: this.refs[i], otherLists: lists - 1, otherStages: stages });
+          feedback.push({
+            agb: this.agbs.values[this.agb[i]],
+            clientRef: this.refs[i],
+            pseudonym: Buffer.from(keys[p], 'latin1').toString('hex'),
+            otherLists: lists - 1,
+            otherStages: stages,
+          });
         }
         let first = true;
         let longest = this.days[i];
@@ -222,7 +254,7 @@ export class Linkage {
           if (this.days[o] > longest) longest = this.days[o];
         }
         if (!first) continue;
-        if (!this.treat[i] && treatElsewhere) leftOut[this.cell[i]]++;
+        if (!this.treat[i] && treatElsewhere && this.established[i]) leftOut[this.cell[i]]++;
         else waits[this.treat[i]][this.cell[i]].push(longest);
       }
     }
@@ -238,6 +270,7 @@ export class Linkage {
         agb,
         location,
         diagnosisGroup,
+        region: this.regions.values[this.cellRegion[c]],
         entries: cellEntries[c],
         waitingIntake: waits[0][c].length,
         waitingTreatment: waits[1][c].length,

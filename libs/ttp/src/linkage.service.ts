@@ -13,18 +13,31 @@
  * in-memory linkage (linkage-compute.ts); the report is assembled and suppressed in
  * buildInsurerReport; feedback goes back with COPY.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, QUEUE_NAMES, QueueService } from '@app/platform';
-import { buildInsurerReport } from './insurer-report';
+import { buildPublishedOutputs, CleanedSuppression, cleanedKey } from './insurer-report';
 import { CleanedCell, Linkage } from './linkage-compute';
 
 /** Bump when the linkage rules change, so the same snapshots are linked again. */
-const LINKAGE_RULES = 'linkage/v1';
+const LINKAGE_RULES = 'linkage/v2';
+
+/**
+ * The pseudonymous reference of a person in the access log: keyed (HMAC under the run's stage-2
+ * key, with a label of its own) from the stage-2 pseudonym, 128 bits written as letters a–p so it
+ * can never look like a BSN. Only the TTP can recompute it for a given person (BSN → stage 1 →
+ * stage 2 → reference), so an auditor can ask the TTP whether a person was disclosed, and to whom.
+ */
+export function accessLogRef(stage2Key: Buffer, pseudonymHex: string): string {
+  const mac = createHmac('sha256', stage2Key).update(`ttp-access-log-ref|${pseudonymHex}`).digest();
+  let out = '';
+  for (let i = 0; i < 16; i++) out += String.fromCharCode(97 + (mac[i] >> 4), 97 + (mac[i] & 15));
+  return out;
+}
 const RUN_LOCK = 'ttp-linkage';
 /** Attempts a run gets when the process carrying it out dies (its outputs are one transaction). */
 export const MAX_RUN_ATTEMPTS = 3;
@@ -209,9 +222,15 @@ export class LinkageService {
     const t = this.config.ttp;
     const key = createHash('sha256')
       .update(
-        [LINKAGE_RULES, `key:${keyVersion}`, `registry:${registryVersion}`, `flag:${t.flagWeeks}`, `top:${t.topOverlaps}`, ...used.map((i) => `${i.agb}:${i.snapshotId}`)].join(
-          '\n',
-        ),
+        [
+          LINKAGE_RULES,
+          `key:${keyVersion}`,
+          `registry:${registryVersion}`,
+          `flag:${t.flagWeeks}`,
+          `top:${t.topOverlaps}`,
+          `feedback-days:${t.feedbackMinDays}`,
+          ...used.map((i) => `${i.agb}:${i.snapshotId}`),
+        ].join('\n'),
       )
       .digest('hex');
     return { key, keyVersion, used, awaiting };
@@ -255,8 +274,10 @@ export class LinkageService {
       }
 
       // Every entry of the snapshots used, streamed out (COPY) into the in-memory linkage, with its
-      // region and how long it has waited so far on its snapshot's date (for intake: since
-      // registration; for treatment: since intake).
+      // region, how long it has waited so far on its snapshot's date (for intake: since
+      // registration; for treatment: since intake), and whether the person is established on this
+      // provider's list: seen in a snapshot at least TTP_FEEDBACK_MIN_DAYS before the one in force,
+      // and in every snapshot since (ttp.list_presence; a snapshot without them resets it).
       let t = performance.now();
       const linkage = new Linkage();
       // COPY takes no parameters; the ids are uuids read from ttp.snapshot above.
@@ -264,10 +285,12 @@ export class LinkageService {
         copyTo(
           `COPY (SELECT s.agb, e.client_ref, e.pseudonym, e.location, e.diagnosis_group, e.stage = 'waiting-treatment',
                         CASE WHEN e.stage = 'waiting-treatment' THEN s.as_of - e.intake_on ELSE s.as_of - e.registered_on END,
-                        coalesce(l.region, 'onbekend')
+                        coalesce(l.region, 'onbekend'),
+                        coalesce(p.first_seen_at <= s.uploaded_at - make_interval(days => ${Math.trunc(this.config.ttp.feedbackMinDays)}), false)
                    FROM ttp.snapshot_entry e
                    JOIN ttp.snapshot s ON s.id = e.snapshot_id
                    LEFT JOIN provider_location l ON l.agb = s.agb AND l.code = e.location
+                   LEFT JOIN ttp.list_presence p ON p.agb = s.agb AND p.key_version = s.key_version AND p.pseudonym = e.pseudonym
                   WHERE e.snapshot_id IN (${used.map((i) => `'${i.snapshotId}'`).join(',') || 'NULL'})) TO STDOUT`,
         ),
       );
@@ -286,6 +309,7 @@ export class LinkageService {
             treat: f[5] === 't',
             days: Number(f[6]),
             region: f[7],
+            established: f[8] === 't',
           });
         }
         rest = text.slice(from);
@@ -300,18 +324,24 @@ export class LinkageService {
       const names = new Map<string, string>(
         (await c.query(`SELECT agb, name FROM provider WHERE agb = ANY($1::bpchar[])`, [raw.providers.map((p) => p.agb)])).rows.map((r) => [r.agb, r.name]),
       );
-      const report = buildInsurerReport({ ...raw, providers: raw.providers.map((p) => ({ ...p, name: names.get(p.agb) ?? null })) }, { topOverlaps: this.config.ttp.topOverlaps });
+      // The report and the cleaned waiting times are suppressed together: no "<5" of one can be
+      // worked out with the figures of the other.
+      const published = buildPublishedOutputs({ ...raw, providers: raw.providers.map((p) => ({ ...p, name: names.get(p.agb) ?? null })) }, cleaned, {
+        topOverlaps: this.config.ttp.topOverlaps,
+      });
+      const report = published.report;
       lap('reportMs', t);
 
       t = performance.now();
-      const copy = c.query(copyFrom(`COPY ttp.run_feedback (run_id, agb, client_ref, other_lists, other_stages) FROM STDIN`));
+      const refKey = this.config.ttp.keys.get(keyVersion)!;
+      const copy = c.query(copyFrom(`COPY ttp.run_feedback (run_id, agb, client_ref, other_lists, other_stages, person_ref) FROM STDIN`));
       const copied = new Promise<void>((resolve, reject) => {
         copy.on('finish', resolve);
         copy.on('error', reject);
       });
       let buffer = '';
       for (const f of feedback) {
-        buffer += `${runId}\t${f.agb}\t${escapeCopy(f.clientRef)}\t${f.otherLists}\t{${f.otherStages.join(',')}}\n`;
+        buffer += `${runId}\t${f.agb}\t${escapeCopy(f.clientRef)}\t${f.otherLists}\t{${f.otherStages.join(',')}}\t${accessLogRef(refKey, f.pseudonym)}\n`;
         if (buffer.length > 256 * 1024) {
           if (!copy.write(buffer)) await once(copy, 'drain');
           buffer = '';
@@ -322,7 +352,7 @@ export class LinkageService {
       lap('feedbackMs', t);
 
       t = performance.now();
-      const flagged = await this.storeCleaned(c, runId, cleaned);
+      const flagged = await this.storeCleaned(c, runId, cleaned, published.cleaned);
       lap('cleanedMs', t);
 
       const counts = {
@@ -359,16 +389,21 @@ export class LinkageService {
    * registry); a cell whose declared wait differs from the measured median by more than
    * TTP_FLAG_WEEKS (either stage) is flagged. Returns how many were flagged.
    */
-  private async storeCleaned(c: PoolClient, runId: string, cells: CleanedCell[]): Promise<number> {
+  private async storeCleaned(
+    c: PoolClient,
+    runId: string,
+    cells: CleanedCell[],
+    suppressed: Map<string, { intake: CleanedSuppression; treatment: CleanedSuppression }>,
+  ): Promise<number> {
     const res = await c.query(
       `INSERT INTO ttp.run_cleaned_wait (run_id, agb, location, diagnosis_group, entries, waiting_intake, waiting_treatment, left_out,
               intake_median_weeks, intake_p80_weeks, treatment_median_weeks, treatment_p80_weeks,
-              declared_month, declared_aanmeld_weeks, declared_behandel_weeks, flagged)
+              declared_month, declared_aanmeld_weeks, declared_behandel_weeks, flagged, intake_suppressed, treatment_suppressed)
        SELECT $1, x.agb, x.location, x.dg, x.entries, x.wi, x.wt, x.left_out, x.i50, x.i80, x.t50, x.t80,
               w.month, w.aanmeld_weeks, w.behandel_weeks,
-              coalesce(abs(w.aanmeld_weeks - x.i50) > $3, false) OR coalesce(abs(w.behandel_weeks - x.t50) > $3, false)
+              coalesce(abs(w.aanmeld_weeks - x.i50) > $3, false) OR coalesce(abs(w.behandel_weeks - x.t50) > $3, false), x.si, x.st
          FROM jsonb_to_recordset($2::jsonb) AS x(agb text, location text, dg text, entries int, wi int, wt int, left_out int,
-              i50 numeric, i80 numeric, t50 numeric, t80 numeric)
+              i50 numeric, i80 numeric, t50 numeric, t80 numeric, si text, st text)
          LEFT JOIN provider_location l ON l.agb = x.agb::bpchar AND l.code = x.location
          LEFT JOIN wait_time_current w ON w.location_id = l.id AND w.diagnosis_group = x.dg
        RETURNING flagged`,
@@ -387,6 +422,8 @@ export class LinkageService {
             i80: x.intake.p80,
             t50: x.treatment.median,
             t80: x.treatment.p80,
+            si: suppressed.get(cleanedKey(x))?.intake ?? null,
+            st: suppressed.get(cleanedKey(x))?.treatment ?? null,
           })),
         ),
         this.config.ttp.flagWeeks,

@@ -6,7 +6,7 @@
  */
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@app/platform';
+import { APP_CONFIG, AppConfig, AuditService, Principal } from '@app/platform';
 import type { Count, InsurerReport } from './insurer-report';
 
 export interface RunReference {
@@ -65,6 +65,7 @@ export class TtpOutputsService {
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** The newest finished run, resolved to the run whose outputs stand for it; null before the first. */
@@ -95,26 +96,52 @@ export class TtpOutputsService {
     return { run, ...report };
   }
 
-  /** A provider's own entries whose person also waits elsewhere; its own snapshot must have been in the run. */
-  async feedback(agb: string): Promise<{ run: RunReference; linked: boolean; entries: FeedbackEntry[] }> {
+  /**
+   * A provider's own entries whose person also waits elsewhere; its own snapshot must have been in
+   * the run. Only people established on its list (in two snapshots at least TTP_FEEDBACK_MIN_DAYS
+   * apart) are in the run's feedback at all (linkage-compute.ts). Each read is in the access log,
+   * with how many people were disclosed and their pseudonymous references (never the client
+   * references, which are the provider's free text).
+   */
+  async feedback(caller: Principal & { agb: string }): Promise<{ run: RunReference; linked: boolean; entries: FeedbackEntry[] }> {
+    const agb = caller.agb;
     // One snapshot of the database: a run finishing in between deletes the older run's feedback,
-    // and the answer would be that run with no entries.
+    // and the answer would be that run with no entries. The access-log entry is written in the
+    // same transaction: no disclosure without its entry.
     return this.db.transaction('REPEATABLE READ', async (m) => {
       const run = await this.latestOrFail(m);
       const [{ linked }] = await m.query(`SELECT coalesce(inputs @> $2::jsonb, false) AS linked FROM ttp.run WHERE id = $1`, [run.runId, JSON.stringify([{ agb }])]);
-      const entries: FeedbackEntry[] = await m.query(
-        `SELECT client_ref AS "clientRef", other_lists AS "otherLists", other_stages AS "otherStages"
+      const rows: (FeedbackEntry & { personRef: string | null })[] = await m.query(
+        `SELECT client_ref AS "clientRef", other_lists AS "otherLists", other_stages AS "otherStages", person_ref AS "personRef"
            FROM ttp.run_feedback WHERE run_id = $1 AND agb = $2 ORDER BY client_ref`,
         [run.runId, agb],
       );
+      const personRefs = [...new Set(rows.map((r) => r.personRef ?? 'unknown'))].sort();
+      await this.audit.record(
+        [
+          {
+            actor: caller,
+            organisation: agb,
+            personIndex: null,
+            action: 'read',
+            resource: `ttp/feedback/${run.runId}`,
+            purpose: 'zorgbemiddeling',
+            outcome: 'allowed',
+            details: { disclosedEntries: rows.length, disclosedPeople: personRefs.length, personRefs, linked },
+          },
+        ],
+        m,
+      );
+      const entries = rows.map(({ clientRef, otherLists, otherStages }) => ({ clientRef, otherLists, otherStages }));
       return { run: { ...run, awaitingResend: run.awaitingResend.filter((a) => a.agb === agb) }, linked, entries };
     });
   }
 
   /**
    * Cleaned waiting times. `ownAgb` set: that provider's cells, in full. Otherwise all cells, with
-   * counts of 1–4 as "<5" and no percentiles for a stage of fewer than 5 people (a median of one
-   * person is that person's wait).
+   * counts of 1–4 as "<5", counts hidden to protect a "<5" of this output or of the insurer report
+   * as "x" (the run suppressed both in one pass), a cell that could not be protected as null, and
+   * no percentiles for a stage of fewer than 5 people (a median of one person is that person's wait).
    */
   async cleanedWaits(filter: { ownAgb?: string; agb?: string; diagnosisGroup?: string }): Promise<{ run: RunReference; cells: CleanedWait[] }> {
     const run = await this.latestOrFail();
@@ -122,14 +149,21 @@ export class TtpOutputsService {
     const rows = await this.db.query(
       `SELECT agb, location, diagnosis_group AS "diagnosisGroup", waiting_intake AS wi, waiting_treatment AS wt,
               intake_median_weeks AS i50, intake_p80_weeks AS i80, treatment_median_weeks AS t50, treatment_p80_weeks AS t80,
-              to_char(declared_month, 'YYYY-MM') AS month, declared_aanmeld_weeks AS da, declared_behandel_weeks AS db, flagged
+              to_char(declared_month, 'YYYY-MM') AS month, declared_aanmeld_weeks AS da, declared_behandel_weeks AS db, flagged,
+              intake_suppressed AS si, treatment_suppressed AS st
          FROM ttp.run_cleaned_wait
         WHERE run_id = $1 AND ($2::bpchar IS NULL OR agb = $2::bpchar) AND ($3::text IS NULL OR diagnosis_group = $3)
         ORDER BY agb, location, diagnosis_group`,
       [run.runId, agb, filter.diagnosisGroup ?? null],
     );
     const full = filter.ownAgb !== undefined;
-    const count = (n: number): Count => (full || n === 0 || n >= SMALL ? n : '<5');
+    const count = (n: number, suppressed: string | null): Count => {
+      if (full) return n;
+      if (suppressed === 'withheld') return null;
+      if (suppressed === 'secondary') return 'x';
+      // A count of 1–4 is "<5" whatever the row says (rows of runs before joint suppression say nothing).
+      return suppressed === 'primary' || (n >= 1 && n < SMALL) ? '<5' : n;
+    };
     const pct = (n: number, v: string | null) => (full || n >= SMALL ? num(v) : null);
     const run2 = full ? { ...run, awaitingResend: run.awaitingResend.filter((a) => a.agb === filter.ownAgb) } : run;
     return {
@@ -138,8 +172,8 @@ export class TtpOutputsService {
         agb: r.agb,
         location: r.location,
         diagnosisGroup: r.diagnosisGroup,
-        waitingIntake: count(r.wi as number),
-        waitingTreatment: count(r.wt as number),
+        waitingIntake: count(r.wi as number, r.si as string | null),
+        waitingTreatment: count(r.wt as number, r.st as string | null),
         intake: { medianWeeks: pct(r.wi as number, r.i50 as string | null), p80Weeks: pct(r.wi as number, r.i80 as string | null) },
         treatment: { medianWeeks: pct(r.wt as number, r.t50 as string | null), p80Weeks: pct(r.wt as number, r.t80 as string | null) },
         declared: r.month === null ? null : { month: r.month, aanmeldWeeks: Number(r.da), behandelWeeks: Number(r.db) },

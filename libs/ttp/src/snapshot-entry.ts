@@ -3,7 +3,7 @@
  * value) and pseudonymised. The BSN, when a provider sends one instead of a pre-pseudonym, is
  * turned into the pseudonym here and goes no further.
  */
-import { bsnProblem, isDiagnosisGroup, isIsoDate, isPrePseudonym } from '@app/core';
+import { bsnProblem, containsBsnLike, isDiagnosisGroup, isIsoDate, isPrePseudonym } from '@app/core';
 
 export const SNAPSHOT_COLUMNS = ['clientRef', 'bsn', 'prePseudonym', 'location', 'diagnosisGroup', 'registeredOn', 'intakeOn', 'stage', 'waitsForThisProvider'] as const;
 export const ENTRY_STAGES = ['waiting-intake', 'waiting-treatment'] as const;
@@ -46,6 +46,8 @@ export function checkEntry(
   for (const k of Object.keys(r)) if (!(SNAPSHOT_COLUMNS as readonly string[]).includes(k)) bad(k, 'is not a field of a snapshot entry');
 
   if (typeof r.clientRef !== 'string' || !REF.test(r.clientRef)) bad('clientRef', 'is required: 1–64 printable characters without spaces');
+  // The provider's own reference is kept with the entry: never a BSN, in any notation (the BSN goes in bsn).
+  else if (containsBsnLike(r.clientRef)) bad('clientRef', 'must not hold a BSN or another number that passes the elfproef, in any notation (a BSN belongs in the bsn field only)');
   const hasBsn = given(r.bsn);
   const hasPre = given(r.prePseudonym);
   if (hasBsn && hasPre) bad('bsn', 'give either bsn or prePseudonym, not both');

@@ -24,7 +24,7 @@
  * - a share `preShare` of the providers sends stage-1 pre-pseudonyms, the others BSNs;
  * - every person has their own synthetic BSN (elfproef-valid; never shared by two people).
  */
-import { isIsoDate, SeededRandom, stage1Pseudonymiser, syntheticBsn } from '@app/core';
+import { csvCell, CsvOptions, isIsoDate, SeededRandom, stage1Pseudonymiser, syntheticBsn } from '@app/core';
 import { SNAPSHOT_COLUMNS } from './snapshot-entry';
 
 /** A location as the registry has it (DemoLocation fits). */
@@ -293,7 +293,13 @@ function check(ok: boolean, message: string): void {
 }
 
 const rate = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
-const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+/**
+ * Snapshot files are the TTP's input, read back field for field (a clientRef of "-K1" must stay
+ * "-K1", or the feedback would name another client): the one CSV writer of @app/core with RFC 4180
+ * quoting and no formula neutralising. They are data files for the upload, not exports.
+ */
+const DATA_FILE: CsvOptions = { neutralise: false };
+const dataCell = (s: string) => csvCell(s, DATA_FILE);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -573,7 +579,7 @@ export function planSnapshots(opts: SnapshotPlanOptions): SnapshotPlan {
       bsnOffset,
       locProvider,
       locCode,
-      locCsv: locCode.map(csvCell),
+      locCsv: locCode.map(dataCell),
       locRegion,
       regions,
       groups,
@@ -619,7 +625,7 @@ export function snapshotCsv(plan: SnapshotPlan, i: number): string {
     const bsn = personBsn(m, m.entPerson[e]);
     const intake = m.entIntake[e];
     parts.push(
-      `${csvCell(clientRef(m, i, r - a))},${pre ? `,${m.stage1(bsn)}` : `${bsn},`},${m.locCsv[m.entLoc[e]]},${m.groups[m.entGroup[e]]},` +
+      `${dataCell(clientRef(m, i, r - a))},${pre ? `,${m.stage1(bsn)}` : `${bsn},`},${m.locCsv[m.entLoc[e]]},${m.groups[m.entGroup[e]]},` +
         `${m.dates[m.entReg[e]]},${intake >= 0 ? m.dates[intake] : ''},${STAGES[intake >= 0 ? 1 : 0]},${m.entWaits[e] === 1}\n`,
     );
   }

@@ -13,8 +13,12 @@ import { csvLine, diagnosisGroupParam, wantsCsv } from './format';
 const FORMAT = { name: 'format', required: false, enum: ['json', 'csv'], description: 'Default json; Accept: text/csv works too' } as const;
 
 function ownAgb(caller: Principal): string {
+  return withAgb(caller).agb;
+}
+
+function withAgb(caller: Principal): Principal & { agb: string } {
   if (!caller.agb) throw new BadRequestException({ message: 'The token carries no AGB code', details: [{ field: 'agb', reason: 'is missing from the token' }] });
-  return caller.agb;
+  return { ...caller, agb: caller.agb };
 }
 
 @ApiTags('ttp')
@@ -47,7 +51,9 @@ export class TtpOutputsController {
   @ApiOperation({
     summary: 'Your own clients who also wait elsewhere (newest linkage run)',
     description:
-      'Your client references only, with on how many other lists the person waits and at which stages — never where. `linked: false` when your snapshot was not in the run (e.g. made under an older key: re-send it).',
+      'Your client references only, with on how many other lists the person waits and at which stages — never where. `linked: false` when your snapshot was not in the run (e.g. made under an older key: re-send it). ' +
+      'A client is named only once they were on your list in two snapshots at least TTP_FEEDBACK_MIN_DAYS (default 7) days apart, and without a break since: ' +
+      'the TTP does not answer for people merely uploaded. Every read is in the access log (how many people were disclosed, by pseudonymous reference).',
   })
   @ApiQuery(FORMAT)
   @ApiProduces('application/json', 'text/csv')
@@ -59,7 +65,7 @@ export class TtpOutputsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const csv = wantsCsv(format, accept);
-    const fb = await this.outputs.feedback(ownAgb(caller));
+    const fb = await this.outputs.feedback(withAgb(caller));
     if (!csv) return fb;
     reply.header('content-type', 'text/csv; charset=utf-8');
     return ['clientRef,otherLists,otherStages', ...fb.entries.map((e) => csvLine([e.clientRef, e.otherLists, e.otherStages.join(' ')]))].join('\n') + '\n';
@@ -72,7 +78,8 @@ export class TtpOutputsController {
     description:
       'People waiting for intake and for treatment, each person once, leaving out intake entries of people already waiting for treatment elsewhere; ' +
       'median and 80th percentile of the wait so far (weeks), next to the declared figures, flagged when they differ by more than TTP_FLAG_WEEKS. ' +
-      'A provider sees its own cells in full; others see counts of 1–4 as "<5" and no percentiles for fewer than 5 people.',
+      'A provider sees its own cells in full; others see counts of 1–4 as "<5", "x" where a count is hidden so that no "<5" of these figures or of the insurer report ' +
+      'can be worked out from the two together, null for a cell that cannot be shown at all, and no percentiles for fewer than 5 people.',
   })
   @ApiQuery({ name: 'agb', required: false, description: 'One provider (ignored for a provider: always its own)' })
   @ApiQuery({ name: 'diagnosisGroup', required: false })

@@ -93,6 +93,10 @@ export interface AppConfig {
     flagWeeks: number;
     /** How many provider pairs the insurer report lists as the largest overlaps. */
     topOverlaps: number;
+    /** Feedback names a person only once on the provider's list in two snapshots at least this many days apart (TTP_FEEDBACK_MIN_DAYS). */
+    feedbackMinDays: number;
+    /** Snapshots a provider may put in force per rolling 24 hours (TTP_SNAPSHOTS_PER_DAY); more are refused with 429. */
+    snapshotsPerDay: number;
   };
   enableDocs: boolean;
   /** HTTP hardening of the API (libs/platform/src/http/security.ts). */
@@ -101,7 +105,7 @@ export interface AppConfig {
     corsOrigins: string[];
     /** Send Strict-Transport-Security (default: on in production). */
     hsts: boolean;
-    /** Requests per client per minute (sliding window, per API process); 0 = no limit (the default outside production). */
+    /** Requests per client (verified token subject, else address) per minute, sliding window shared in Redis; 0 = no limit (the default outside production). */
     rateLimitPerMinute: number;
     /** Most clients the limiter tracks at once; beyond it the longest idle is forgotten. */
     rateLimitMaxClients: number;
@@ -345,6 +349,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       linkageCron: r.string('TTP_LINKAGE_CRON', '30 2 * * *') === 'off' ? '' : r.string('TTP_LINKAGE_CRON', '30 2 * * *'),
       flagWeeks: r.int('TTP_FLAG_WEEKS', 4, 1, 52),
       topOverlaps: r.int('TTP_TOP_OVERLAPS', 20, 1, 500),
+      feedbackMinDays: r.int('TTP_FEEDBACK_MIN_DAYS', 7, 1, 365),
+      snapshotsPerDay: r.int('TTP_SNAPSHOTS_PER_DAY', 12, 1, 1000),
     },
     enableDocs: r.bool('ENABLE_DOCS', true),
     // HTTP hardening. CORS_ORIGINS lists origins exactly as browsers send them (lower case, no
