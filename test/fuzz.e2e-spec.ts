@@ -767,7 +767,8 @@ const jsonSnapshotRequest: fc.Arbitrary<Req> = jsonRequest(
 beforeAll(async () => {
   expect(isValidBsn(AGB)).toBe(false);
   db = await pg();
-  api = await startApi();
+  // Hundreds of accepted snapshots from one provider: the daily limit (test/ttp-oracle) would refuse them.
+  api = await startApi({ TTP_SNAPSHOTS_PER_DAY: '1000' });
   await addProvider(db, {
     agb: AGB,
     name: 'GGZ Fuzz',

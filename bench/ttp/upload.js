@@ -100,7 +100,7 @@ async function main() {
     let s = '';
     for (let i = 0; i < ROWS; i++) {
       const treated = i % 3 === 0;
-      s += `K${String(i).padStart(8, '0')},${syntheticBsn(10_000_000 + i * 37)},,a,depressie,2026-09-01,${treated ? '2026-10-01' : ''},${treated ? 'waiting-treatment' : 'waiting-intake'},${i % 7 === 0}\n`;
+      s += `K${i.toString(36).padStart(6, '0')},${syntheticBsn(10_000_000 + i * 37)},,a,depressie,2026-09-01,${treated ? '2026-10-01' : ''},${treated ? 'waiting-treatment' : 'waiting-intake'},${i % 7 === 0}\n`;
       if (s.length > 1 << 20) {
         out.write(s);
         s = '';

@@ -330,7 +330,7 @@ export function referralMessage(overrides: Record<string, unknown> = {}): Record
     klachtenprofiel: 'depressie',
     agb: '94012345',
     uzovi: '3311',
-    consent: { id: `consent-${randomBytes(6).toString('hex')}`, givenAt: new Date(Date.now() - 86_400_000).toISOString(), scope: 'zorgbemiddeling', channel: 'verwijsportaal' },
+    consent: { id: `consent-${randomBytes(8).toString('hex')}`, givenAt: new Date(Date.now() - 86_400_000).toISOString(), scope: 'zorgbemiddeling', channel: 'verwijsportaal' },
     ...overrides,
   };
 }
