@@ -11,6 +11,7 @@ import { TtpRunAttempts1764600000000 } from './1764600000000-ttp-run-attempts';
 import { MediationReport1764700000000 } from './1764700000000-mediation-report';
 import { DecisionGenerations1764800000000 } from './1764800000000-decision-generations';
 import { TtpDisclosure1764910000000 } from './1764910000000-ttp-disclosure';
+import { LeastPrivilege1765000000000 } from './1765000000000-least-privilege';
 
 export const MIGRATIONS = [
   Referral1763800000000,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   MediationReport1764700000000,
   DecisionGenerations1764800000000,
   TtpDisclosure1764910000000,
+  LeastPrivilege1765000000000,
 ];

@@ -15,10 +15,25 @@ const base = `http://127.0.0.1:${port}`;
 
 execFileSync(node, [join(__dirname, 'ensure-built.js')], { stdio: 'inherit', cwd: root });
 execFileSync(node, [cli, 'db:create'], { stdio: 'inherit', cwd: root });
+// The owner (DATABASE_URL) migrates; the API and the worker then run as the least-privilege roles
+// the migrations made, as in production (docs/SECURITY.md, "Database roles").
+execFileSync(node, [cli, 'migration:run'], { stdio: 'inherit', cwd: root });
+const ownerUrl = require(join(root, 'dist/libs/platform/src/index.js')).loadConfig(process.env).databaseUrl;
+/** DATABASE_URL as `role`, with its password from GGZ_<ROLE>_DB_PASSWORD if set (local trust authentication needs none). */
+function asRole(role) {
+  const u = new URL(ownerUrl);
+  u.username = role;
+  u.password = process.env[`${role.toUpperCase()}_DB_PASSWORD`] || '';
+  return u.toString();
+}
+const roleEnv = {
+  api: { DATABASE_URL: asRole('ggz_api'), MIGRATIONS_RUN: 'false' },
+  worker: { DATABASE_URL: asRole('ggz_worker'), RETENTION_DATABASE_URL: asRole('ggz_retention'), MIGRATIONS_RUN: 'false' },
+};
 
 const children = [];
 function start(name, file) {
-  const child = spawn(node, [join(root, file)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  const child = spawn(node, [join(root, file)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...roleEnv[name] } });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal || code}); stopping`);

@@ -8,9 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { AuditService, ensureDatabase } from '@app/platform';
 import { amsterdamDate, splitRecord } from '@app/core';
-import { giveTask, http, referralMessage, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
+import { asRole, giveTask, http, referralMessage, RunningApi, startApi, startWorker, token, waitFor } from './support/harness';
 import { replayThenDrop } from './support/replay';
 
 const url = (() => {
@@ -255,37 +256,105 @@ describe('sealing', () => {
 describe('retention of the log itself', () => {
   it('keeps five years at least; older sealed entries go, and the chain verifies from the anchor they leave', async () => {
     const audit = api.app.get(AuditService);
-    await expect(audit.purge(4)).rejects.toThrow(/at least five years/);
+    const retention = api.config.retention.databaseUrl; // ggz_retention
+    expect(retention).toContain('ggz_retention@');
+    // Only the retention role may purge: the API's own connection is refused, naming the way.
+    await expect(audit.purge(5)).rejects.toThrow(/only the role ggz_retention may run it; set RETENTION_DATABASE_URL/);
+    await expect(audit.purge(4, retention)).rejects.toThrow(/at least five years/);
     const before = await audit.verify();
-    expect(await audit.purge(5)).toBe(3);
+    expect(await audit.purge(5, retention)).toBe(3);
     expect((await db.query(`SELECT count(*)::int AS n FROM access_log WHERE actor = 'old-user'`)).rows[0].n).toBe(0);
     const { rows } = await db.query(`SELECT seq::int AS seq FROM access_log_anchor`);
     expect(rows).toEqual([{ seq: 3 }]);
     expect(await audit.verify()).toMatchObject({ brokenAt: null, entries: before.entries - 3 });
-    expect(await audit.purge(5)).toBe(0);
-    // Nobody else can delete: the guard still refuses.
+    expect(await audit.purge(5, retention)).toBe(0);
+    // Nobody else can delete: not even the owner outside the purge.
     await expect(db.query(`DELETE FROM access_log WHERE actor = 'mediator-2'`)).rejects.toThrow(/append-only/);
   });
 });
 
 describe('the log cannot be changed', () => {
-  it('refuses UPDATE, DELETE and TRUNCATE; the application role may only read and add', async () => {
+  it('refuses UPDATE, DELETE and TRUNCATE, even to the owner', async () => {
     await expect(db.query(`UPDATE access_log SET actor = 'someone-else'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM access_log`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE access_log`)).rejects.toThrow(/append-only/);
-    await db.query('BEGIN');
+  });
+
+  it('the API runs as ggz_api and the worker as ggz_worker, neither the owner nor a superuser', async () => {
+    const whoami = async (ds: { query: (sql: string) => Promise<any[]> }) =>
+      (await ds.query(`SELECT current_user AS role, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS super`))[0];
+    expect(await whoami(api.app.get(DataSource))).toEqual({ role: 'ggz_api', super: false });
+    const worker = await startWorker({ DATABASE_URL: url });
     try {
-      await db.query('SET LOCAL ROLE ggz_app');
-      await db.query(
+      expect(await whoami(worker.app.get(DataSource))).toEqual({ role: 'ggz_worker', super: false });
+    } finally {
+      await worker.close();
+    }
+    const [owner] = (await db.query(`SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'access_log'`)).rows;
+    expect(owner.owner).not.toMatch(/^ggz_/);
+  });
+
+  it.each(['ggz_api', 'ggz_worker'])('%s may read, add and seal entries — nothing else, and no session setting opens the guard', async (role) => {
+    const app = new Client({ connectionString: asRole(url, role) });
+    await app.connect();
+    try {
+      await app.query('BEGIN');
+      await app.query(
         `INSERT INTO access_log (actor, actor_role, organisation, action, resource, purpose, outcome) VALUES ('app', 'system', 'system', 'read', 'x', 'audit', 'allowed')`,
       );
-      await expect(db.query(`UPDATE access_log SET actor = 'x'`)).rejects.toThrow(/permission denied/);
+      await app.query('ROLLBACK');
+      expect((await app.query(`SELECT count(*)::int AS n FROM access_log`)).rows[0].n).toBeGreaterThan(0);
+      const refused: [string, RegExp][] = [
+        [`UPDATE access_log SET actor = 'x'`, /permission denied/],
+        [`DELETE FROM access_log`, /permission denied/],
+        [`TRUNCATE access_log`, /permission denied/],
+        // Sealing columns only once: a sealed entry cannot be re-sealed.
+        [`UPDATE access_log SET hash = repeat('0', 64) WHERE seq IS NOT NULL`, /append-only/],
+        [`UPDATE access_log_anchor SET seq = 0`, /permission denied/],
+        [`DELETE FROM access_log_checkpoint`, /permission denied/],
+        [`UPDATE access_log_checkpoint SET seq = 0`, /permission denied/],
+        [`INSERT INTO access_log_purging (txid) VALUES (txid_current())`, /permission denied/],
+        [`SELECT access_log_purge(5)`, /permission denied/],
+        [`ALTER TABLE access_log DISABLE TRIGGER tr_access_log_append_only`, /must be owner/],
+        [`DROP TRIGGER tr_access_log_append_only ON access_log`, /must be owner/],
+        [`CREATE TABLE mine (id int)`, /permission denied/],
+        [`CREATE OR REPLACE FUNCTION access_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$`, /must be owner|permission denied/],
+        [`INSERT INTO typeorm_migrations (timestamp, name) VALUES (1, 'x')`, /permission denied/],
+      ];
+      for (const [sql, reason] of refused)
+        await expect([
+          sql,
+          await app.query(sql).then(
+            () => 'done',
+            (e: Error) => e.message,
+          ),
+        ]).toEqual([sql, expect.stringMatching(reason)]);
+      // The old way round the guard: a session setting any connection could make.
+      await app.query(`SET ggz.access_log_purge = 'on'`);
+      await expect(app.query(`DELETE FROM access_log`)).rejects.toThrow(/permission denied/);
+      // Granting itself more: Postgres warns "no privileges were granted", and nothing changes.
+      await app.query(`GRANT DELETE ON access_log TO ${role}`);
+      await expect(app.query(`DELETE FROM access_log`)).rejects.toThrow(/permission denied/);
     } finally {
-      await db.query('ROLLBACK');
+      await app.end();
+    }
+  });
+
+  it('ggz_retention may call the purge and nothing else', async () => {
+    const retention = new Client({ connectionString: asRole(url, 'ggz_retention') });
+    await retention.connect();
+    try {
+      expect((await retention.query(`SELECT access_log_purge(5)::int AS n`)).rows[0].n).toBe(0);
+      await expect(retention.query(`SELECT count(*) FROM access_log`)).rejects.toThrow(/permission denied/);
+      await expect(retention.query(`DELETE FROM access_log`)).rejects.toThrow(/permission denied/);
+      await expect(retention.query(`SELECT count(*) FROM referral`)).rejects.toThrow(/permission denied/);
+    } finally {
+      await retention.end();
     }
   });
 
   it('shows tampering: the chain verifies, then breaks at the entry that was changed or removed', async () => {
+    await api.app.get(AuditService).checkpoint(api.config.audit.checkpointKey); // as the worker does every minute
     const intact = await http(api.url, 'GET', '/v1/audit/verify', { token: auditor() });
     expect(intact.body).toMatchObject({ intact: true, brokenAt: null });
     expect(intact.body.entries).toBeGreaterThan(10);

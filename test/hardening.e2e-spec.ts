@@ -492,6 +492,7 @@ describe('configuration', () => {
       MESSAGE_FINGERPRINT_KEY: key(),
       TTP_KEYS: `1:${key()}`,
       TTP_STAGE1_KEY: key(),
+      AUDIT_CHECKPOINT_KEY: key(),
     });
     expect(production.security).toEqual({ corsOrigins: [], hsts: true, rateLimitPerMinute: 120000, rateLimitMaxClients: 10000 });
   });

@@ -7,8 +7,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplicationContext } from '@nestjs/common';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
-import { AppConfig, loadConfig, Role, TokenService } from '@app/platform';
+import { AppConfig, ensureDatabase, loadConfig, Role, runMigrationsLocked, TokenService } from '@app/platform';
 import { amsterdamDate, syntheticBsn } from '@app/core';
+import { createAppDataSource } from '../../migrations/data-source';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { appendCapture, captureFile } from './log-scan';
@@ -62,8 +63,43 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/** `url` as another role (trust authentication on 127.0.0.1, as in CI and on the development machines). */
+export function asRole(url: string, role: string): string {
+  const u = new URL(url);
+  u.username = role;
+  u.password = '';
+  return u.toString();
+}
+
+const migrated = new Set<string>();
+/**
+ * The processes connect as the least-privilege roles the migrations make (ggz_api, ggz_worker;
+ * the access-log purge as ggz_retention), as a deployment runs them. The owner — the URL as
+ * configured, the superuser here — only creates the database and migrates it first, as a
+ * deployment's migrate step does; the process itself then runs no migrations.
+ */
+async function processConfig(config: AppConfig, role: 'ggz_api' | 'ggz_worker'): Promise<AppConfig> {
+  if (config.migrationsRun && !migrated.has(config.databaseUrl)) {
+    await ensureDatabase(config.databaseUrl);
+    const ds = createAppDataSource({ databaseUrl: config.databaseUrl, databasePoolSize: 2 }, 'ggz-test-migrate');
+    await ds.initialize();
+    try {
+      await runMigrationsLocked(ds);
+    } finally {
+      await ds.destroy();
+    }
+    migrated.add(config.databaseUrl);
+  }
+  return {
+    ...config,
+    databaseUrl: asRole(config.databaseUrl, role),
+    migrationsRun: false,
+    retention: { ...config.retention, databaseUrl: config.retention.databaseUrl ?? asRole(config.databaseUrl, 'ggz_retention') },
+  };
+}
+
 export async function startApi(overrides: Record<string, string> = {}): Promise<RunningApi> {
-  const config = testConfig(overrides);
+  const config = await processConfig(testConfig(overrides), 'ggz_api');
   const logs = new LogCapture('api');
   const app = await createApiApp({ config, logDestination: logs });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -79,7 +115,7 @@ export interface RunningWorker {
 
 export async function startWorker(overrides: Record<string, string> = {}): Promise<RunningWorker> {
   const logs = new LogCapture('worker');
-  const app = await createWorkerApp({ config: testConfig(overrides), logDestination: logs });
+  const app = await createWorkerApp({ config: await processConfig(testConfig(overrides), 'ggz_worker'), logDestination: logs });
   return { app, logs, close: () => app.close() };
 }
 

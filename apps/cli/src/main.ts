@@ -4,8 +4,9 @@
  *   migration:run | migration:revert | migration:show                        manage the schema
  *   migration:generate Name                                                  draft a migration from entity changes
  *   db:create                                                                create the database if missing
+ *   db:passwords                                                             set the processes' roles' passwords from GGZ_{API,WORKER,RETENTION}_DB_PASSWORD
  *   seed:demo                                                                load synthetic demo referrals
- *   audit:verify                                                             recompute the access log's hash chain (exit 1 when broken)
+ *   audit:verify                                                             verify the access log's hash chain and signed checkpoints (exit 1 when either fails)
  *   evaluation:replay [--from D] [--to D] [--uzovi N[,N]]                    recompute stored decisions from their stored inputs (exit 1 when any differs)
  *   bsn:reencrypt [--batch N]                                                re-encrypt BSNs under BSN_ENCRYPTION_KEY_ID (key rotation)
  *   generate:snapshots --entries N --providers P --dup-rate R [--pre-share S] [--repeat-rate Q] [--seed X] [--out DIR]
@@ -93,6 +94,22 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const made = await ensureDatabase(loadConfigOrExit().databaseUrl);
     console.log(made ? 'database created' : 'database already exists');
   },
+  async 'db:passwords'() {
+    // The processes' LOGIN roles (migration LeastPrivilege1765000000000) have no password until a
+    // deployment gives them one: from GGZ_API_DB_PASSWORD, GGZ_WORKER_DB_PASSWORD and
+    // GGZ_RETENTION_DB_PASSWORD, as the owner in DATABASE_URL. Unset ones are left as they are.
+    const roles = { ggz_api: 'GGZ_API_DB_PASSWORD', ggz_worker: 'GGZ_WORKER_DB_PASSWORD', ggz_retention: 'GGZ_RETENTION_DB_PASSWORD' };
+    const given = Object.entries(roles).filter(([, name]) => process.env[name]);
+    if (given.length === 0) throw new UsageError(`set at least one of ${Object.values(roles).join(', ')}`);
+    for (const [, name] of given) if (!/^[\x21-\x7e]{16,200}$/.test(process.env[name]!)) throw new UsageError(`${name} must be 16–200 printable ASCII characters without spaces`);
+    await withDataSource(async (ds) => {
+      for (const [role, name] of given) {
+        // ALTER ROLE takes no parameters: a literal, its quotes doubled (standard_conforming_strings is on).
+        await ds.query(`ALTER ROLE "${role}" PASSWORD '${process.env[name]!.replace(/'/g, "''")}'`);
+        console.log(`password of ${role} set (from ${name})`);
+      }
+    });
+  },
   async 'migration:run'() {
     await withDataSource(async (ds) => {
       const applied = await runMigrationsLocked(ds);
@@ -138,12 +155,13 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       if (!present) throw new UsageError('this database has no access log yet: run `npm run migration:run` (or start the service) first');
       const audit = new AuditService(ds);
       while ((await audit.seal()) > 0);
-      const result = await audit.verify();
-      if (result.brokenAt === null) console.log(`access log intact: ${result.entries} entries verified`);
-      else {
-        console.error(`access log BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.entries} entries before it verified)`);
-        process.exitCode = 1;
-      }
+      const { checkpointKey, checkpointSeconds } = loadConfigOrExit().audit;
+      const result = await audit.verify({ checkpointKey, checkpointSeconds });
+      if (result.brokenAt !== null) console.error(`access log BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.entries} entries before it verified)`);
+      if (result.checkpointProblem !== null) console.error(`access log checkpoints do NOT hold: ${result.checkpointProblem} (${result.checkpoints} checkpoints verified before)`);
+      if (result.brokenAt === null && result.checkpointProblem === null)
+        console.log(`access log intact: ${result.entries} entries and ${result.checkpoints} signed checkpoints verified`);
+      else process.exitCode = 1;
     });
   },
   async 'bsn:reencrypt'(args) {

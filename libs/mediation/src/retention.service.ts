@@ -42,7 +42,10 @@ export class RetentionService {
     const day = amsterdamDate(now);
     const claimed = await this.db.query(`INSERT INTO daily_run (kind, day) VALUES ('retention', $1) ON CONFLICT DO NOTHING RETURNING day`, [day]);
     if (claimed.length === 0) return null;
-    const outcome: RetentionOutcome = { ...(await this.eraseDue(now)), accessLogPurged: await this.audit.purge(this.config.retention.auditYears) };
+    const outcome: RetentionOutcome = {
+      ...(await this.eraseDue(now)),
+      accessLogPurged: await this.audit.purge(this.config.retention.auditYears, this.config.retention.databaseUrl),
+    };
     await this.db.query(`UPDATE daily_run SET affected = $2, details = $3 WHERE kind = 'retention' AND day = $1`, [
       day,
       outcome.afterTask + outcome.withoutTask,

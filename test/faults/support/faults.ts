@@ -43,7 +43,6 @@ export async function faultEnv(name: string, overrides: Record<string, string> =
       REDIS_URL: redisUrl(infra),
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'info',
-      MIGRATIONS_RUN: 'true',
       DAILY_REEVALUATION: 'false',
       RETENTION_RUN: 'false',
       TTP_LINKAGE_CRON: 'off',
@@ -54,6 +53,21 @@ export async function faultEnv(name: string, overrides: Record<string, string> =
       ...overrides,
     },
   };
+}
+
+/**
+ * Each process connects as its least-privilege role (the template database is migrated by the
+ * owner in the global setup), the access-log purge as ggz_retention, as a deployment runs them.
+ */
+function processRole(kind: 'api' | 'worker', env: Record<string, string>): Record<string, string> {
+  if (!env.DATABASE_URL) return {};
+  const as = (role: string) => {
+    const u = new URL(env.DATABASE_URL);
+    u.username = role;
+    u.password = '';
+    return u.toString();
+  };
+  return { DATABASE_URL: as(kind === 'api' ? 'ggz_api' : 'ggz_worker'), RETENTION_DATABASE_URL: as('ggz_retention'), MIGRATIONS_RUN: 'false' };
 }
 
 export async function dropFaultDb(f: FaultEnv): Promise<void> {
@@ -127,7 +141,7 @@ export class Service {
     const main = join(process.env[ENV.dist] ?? join(ROOT, 'dist'), `apps/${kind}/src/main.js`);
     this.proc = spawn(process.execPath, [main], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env, PORT: String(port), HOST: '127.0.0.1' },
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env, ...processRole(kind, env), PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const write = (chunk: Buffer) => {

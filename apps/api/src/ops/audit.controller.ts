@@ -3,10 +3,10 @@
  * the index the log knows the person by), by user, by period; JSON or CSV. An insurer's auditor
  * sees what happened within their own organisation. Every search is itself logged.
  */
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Inject, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { AuditService, CurrentPrincipal, InvalidBodyException, Principal, Roles, validatePlain } from '@app/platform';
+import { APP_CONFIG, AppConfig, AuditService, CurrentPrincipal, InvalidBodyException, Principal, Roles, validatePlain } from '@app/platform';
 import { AuditSearchDto, AuditSearchService } from '@app/mediation';
 import { csvDocument } from '@app/core';
 import { wantsCsv } from '../ttp/format';
@@ -19,6 +19,7 @@ export class AuditController {
   constructor(
     private readonly searches: AuditSearchService,
     private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('entries')
@@ -101,10 +102,13 @@ export class AuditController {
 
   @Get('verify')
   @Roles('auditor')
-  @ApiOperation({ summary: 'Seal new entries, then recompute the hash chain of the whole access log: intact, or the first entry that was changed or removed' })
+  @ApiOperation({
+    summary:
+      'Seal new entries, recompute the hash chain of the whole access log and check its signed checkpoints: intact, or the first entry changed or removed, or the checkpoint that no longer holds (entries removed or the chain re-sealed)',
+  })
   async verify() {
     while ((await this.audit.seal()) > 0);
-    const result = await this.audit.verify();
-    return { intact: result.brokenAt === null, ...result };
+    const result = await this.audit.verify({ checkpointKey: this.config.audit.checkpointKey, checkpointSeconds: this.config.audit.checkpointSeconds });
+    return { intact: result.brokenAt === null && result.checkpointProblem === null, ...result };
   }
 }

@@ -23,6 +23,7 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
   private sealTimer?: NodeJS.Timeout;
   private catchUpTimer?: NodeJS.Timeout;
   private sealing?: Promise<unknown>;
+  private lastCheckpoint = 0;
   private catchingUp?: Promise<unknown>;
   private sweeping?: Promise<unknown>;
 
@@ -100,9 +101,21 @@ export class EvaluateReferralProcessor implements OnApplicationBootstrap, OnAppl
     }
   }
 
+  /**
+   * Seals new access-log entries into the chain, and every AUDIT_CHECKPOINT_SECONDS signs the
+   * chain head (AuditService.checkpoint). Each checkpoint is logged as well: a copy outside the
+   * database that whoever can rewrite the table cannot take back.
+   */
   async sealAccessLog(): Promise<void> {
     if (this.sealing) return;
-    this.sealing = this.audit.seal().catch((e) => this.logger.warn({ msg: 'access log not sealed (next second retries)', error: (e as Error).message }));
+    this.sealing = (async () => {
+      await this.audit.seal();
+      if (Date.now() - this.lastCheckpoint < this.config.audit.checkpointSeconds * 1000) return;
+      const c = await this.audit.checkpoint(this.config.audit.checkpointKey);
+      if (!c) return; // another worker holds the seal lock: the next second retries
+      this.lastCheckpoint = Date.now();
+      this.logger.log({ msg: 'access-log checkpoint', checkpoint: c.id, seq: c.seq, hash: c.hash, signature: c.signature });
+    })().catch((e) => this.logger.warn({ msg: 'access log not sealed (next second retries)', error: (e as Error).message }));
     try {
       await this.sealing;
     } finally {

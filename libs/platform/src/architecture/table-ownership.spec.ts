@@ -13,6 +13,8 @@ const ROOT = join(__dirname, '../../../..');
 const OWNERS: Record<string, string> = {
   access_log: 'libs/platform',
   access_log_anchor: 'libs/platform',
+  access_log_checkpoint: 'libs/platform',
+  access_log_purging: 'libs/platform',
   referral: 'libs/referrals',
   provider: 'libs/waitlists',
   provider_location: 'libs/waitlists',

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       MESSAGE_FINGERPRINT_KEY: k(4),
       TTP_STAGE1_KEY: k(5),
       TTP_KEYS: `1:${k(6)},2:${k(7)}`,
+      AUDIT_CHECKPOINT_KEY: k(8),
     });
     expect(c.bsn.currentKeyId).toBe('2026a');
     expect([...c.bsn.keys.keys()]).toEqual(['2025a', '2026a']);
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
 
   it('requires the TTP keys in production, and refuses a TTP key version that is not configured', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TTP_KEYS is required[\s\S]*TTP_STAGE1_KEY is required/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUDIT_CHECKPOINT_KEY is required/);
     expect(() => loadConfig({ TTP_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`, TTP_KEY_VERSION: '2' })).toThrow(/TTP_KEY_VERSION 2 is not among TTP_KEYS/);
   });
 

@@ -76,6 +76,18 @@ export interface AppConfig {
     daysAfterClose: number;
     /** Access-log entries are kept this many years (at least five). */
     auditYears: number;
+    /**
+     * The connection the access-log purge runs on (RETENTION_DATABASE_URL): the role that alone may
+     * call access_log_purge (ggz_retention). Unset: the worker's DATABASE_URL.
+     */
+    databaseUrl: string | null;
+  };
+  /** Signed checkpoints of the access log's chain head (see AuditService.checkpoint). */
+  audit: {
+    /** HMAC-SHA256 key (AUDIT_CHECKPOINT_KEY): in the processes' configuration, never in the database. */
+    checkpointKey: Buffer;
+    /** The worker signs the chain head this often (AUDIT_CHECKPOINT_SECONDS); verify flags a newest checkpoint older than twice this. */
+    checkpointSeconds: number;
   };
   /** The TTP's own key ring: never used outside libs/ttp. */
   ttp: {
@@ -288,6 +300,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const ttpVersion = r.int('TTP_KEY_VERSION', Math.max(1, ...ttpKeys.keys()), 1, 9999);
   if (ttpKeys.size > 0 && !ttpKeys.has(ttpVersion)) r.problems.push(`TTP_KEY_VERSION ${ttpVersion} is not among TTP_KEYS`);
+  const checkpointSpec = requiredInProduction('AUDIT_CHECKPOINT_KEY', devKey('audit-checkpoint').toString('base64'));
+  const checkpointKey = checkpointSpec ? r.key('AUDIT_CHECKPOINT_KEY', checkpointSpec) : undefined;
   const stage1Spec = requiredInProduction('TTP_STAGE1_KEY', devKey('ttp-stage1-shared').toString('base64'));
   const stage1Key = stage1Spec ? r.key('TTP_STAGE1_KEY', stage1Spec) : undefined;
 
@@ -340,6 +354,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       hour: r.int('RETENTION_HOUR', 4, 0, 23),
       daysAfterClose: r.int('RETENTION_DAYS_AFTER_CLOSE', 90, 1, 3650),
       auditYears: r.int('AUDIT_RETENTION_YEARS', 5, 5, 100),
+      databaseUrl: env.RETENTION_DATABASE_URL ? r.url('RETENTION_DATABASE_URL', '', ['postgres:', 'postgresql:']) : null,
+    },
+    audit: {
+      checkpointKey: checkpointKey ?? Buffer.alloc(32),
+      checkpointSeconds: r.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, 86_400),
     },
     ttp: {
       stage1Key: stage1Key ?? Buffer.alloc(32),
