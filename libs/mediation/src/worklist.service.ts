@@ -501,11 +501,23 @@ export class WorklistService {
 
   private async command(id: string, caller: Principal, version: number, decide: (task: any, tx: Db) => Change | Promise<Change>): Promise<TaskSummaryDto> {
     return this.db.transaction(async (tx) => {
-      const rows: any[] = await tx.query(
-        `SELECT t.*, r.status AS referral_status FROM mediation_task t JOIN referral r ON r.id = t.referral_id
-          WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND r.status <> 'withdrawn' FOR UPDATE OF t`,
+      // The referral first, as a consent withdrawal locks it (and then its task): a command racing a
+      // withdrawal waits for it, then finds the referral withdrawn and is answered 404 — never a 409,
+      // never a change to a withdrawn person's task (a closed task, which the withdrawal leaves
+      // alone, included). KEY SHARE does not wait for the evaluation's updates of the referral.
+      const live: unknown[] = await tx.query(
+        `SELECT 1 FROM referral r JOIN mediation_task t ON t.referral_id = r.id
+          WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND r.status <> 'withdrawn' FOR KEY SHARE OF r`,
         [id, caller.uzovis],
       );
+      const rows: any[] =
+        live.length === 0
+          ? []
+          : await tx.query(
+              `SELECT t.*, r.status AS referral_status FROM mediation_task t JOIN referral r ON r.id = t.referral_id
+                WHERE t.id = $1 AND t.uzovi = ANY($2::text[]) AND r.status <> 'withdrawn' FOR UPDATE OF t`,
+              [id, caller.uzovis],
+            );
       if (rows.length === 0) {
         await this.audit.record([{ actor: caller, personIndex: null, action: 'update', resource: `task/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
         throw new NotFoundException('No task with this id for your organisation');
