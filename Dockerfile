@@ -7,7 +7,10 @@
 #
 # The image defaults to NODE_ENV=production, which REQUIRES real secrets (JWT_SECRET or
 # JWT_ALGORITHM=RS256 + JWT_PUBLIC_KEY, BSN_ENCRYPTION_KEYS, BSN_INDEX_KEY,
-# MESSAGE_FINGERPRINT_KEY): see .env.example. Without them the process exits with code 78.
+# MESSAGE_FINGERPRINT_KEY, TTP_STAGE1_KEY, TTP_KEYS, AUDIT_CHECKPOINT_KEY): see .env.example.
+# Without them the process exits with code 78. Migrate with the owner's DATABASE_URL
+# (`node dist/apps/cli/src/main.js migration:run`), then run the API and the worker as the roles
+# ggz_api / ggz_worker (docs/SECURITY.md, "Database roles").
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 

@@ -188,7 +188,9 @@ export class AuditService {
 
   /**
    * Removes the sealed entries older than `keepYears` (at least five; the database refuses less)
-   * and moves the chain's anchor to the last one removed. Returns how many went.
+   * and moves the chain's anchor to the last one removed. Returns how many went. Runs on
+   * `databaseUrl` (RETENTION_DATABASE_URL: the role ggz_retention, the only one that may call
+   * access_log_purge) when given, else on this service's own connection.
    */
   async purge(keepYears: number, databaseUrl: string | null = null): Promise<number> {
     const sql = `SELECT access_log_purge($1)::int AS removed`;
