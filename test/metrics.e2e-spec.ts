@@ -184,18 +184,20 @@ describe('GET /metrics (API)', () => {
 
   it('shows the depth of every queue in each state', async () => {
     const samples = await scrape();
-    for (const queue of ['evaluate-referral', 'maintenance', 'ttp-linkage']) {
+    for (const queue of ['evaluate-referral', 'ttp-linkage']) {
       for (const state of ['waiting', 'active', 'delayed', 'failed']) {
         expect(value(samples, 'ggz_queue_jobs', { queue, state })).toBeGreaterThanOrEqual(0);
       }
     }
-    // A job left waiting (no worker takes the maintenance queue) is counted.
-    const q = new Queue('maintenance', { connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, prefix: env.QUEUE_PREFIX });
+    // A job not due for an hour (the worker takes it only then) is counted as delayed.
+    const q = new Queue('ttp-linkage', { connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, prefix: env.QUEUE_PREFIX });
+    const before = value(await scrape(), 'ggz_queue_jobs', { queue: 'ttp-linkage', state: 'delayed' });
+    const job = await q.add('link', { runId: '00000000-0000-4000-8000-000000000000' }, { delay: 3_600_000 });
     try {
-      await q.add('probe', { note: 'ids only' });
-      expect(value(await scrape(), 'ggz_queue_jobs', { queue: 'maintenance', state: 'waiting' })).toBe(1);
+      // The API's gauges are cached METRICS_CACHE_SECONDS; this file sets it to 0.
+      expect(value(await scrape(), 'ggz_queue_jobs', { queue: 'ttp-linkage', state: 'delayed' })).toBe(before + 1);
     } finally {
-      await q.obliterate({ force: true });
+      await job.remove();
       await q.close();
     }
   });
@@ -343,18 +345,18 @@ describe('the queue dashboard at /admin/queues', () => {
     expect(page.status).toBe(200);
     const api2 = await raw('/admin/queues/api/queues', { headers: { cookie } });
     expect(api2.status).toBe(200);
-    expect(api2.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['evaluate-referral', 'maintenance', 'ttp-linkage']);
+    expect(api2.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['evaluate-referral', 'ttp-linkage']);
     // A mediator's token in the cookie is no session.
     expect((await raw('/admin/queues/api/queues', { headers: { cookie: `ggz_queues_session=${token('mediator', { uzovi: ['3311'] })}` } })).status).toBe(403);
 
     // Actions: an admin may clean; a request from another site (or sibling origin) with the cookie may not.
-    const clean = (headers: Record<string, string>) => raw('/admin/queues/api/queues/maintenance/clean/completed', { method: 'PUT', headers });
+    const clean = (headers: Record<string, string>) => raw('/admin/queues/api/queues/ttp-linkage/clean/completed', { method: 'PUT', headers });
     expect((await clean({ cookie, 'sec-fetch-site': 'same-site' })).status).toBe(403);
     expect((await clean({ cookie, origin: 'https://evil.example' })).status).toBe(403);
     expect((await clean({ cookie: `ggz_queues_session=${token('mediator', { uzovi: ['3311'] })}`, 'sec-fetch-site': 'same-origin' })).status).toBe(403);
     expect((await clean({ cookie, 'sec-fetch-site': 'same-origin', origin: api.url })).status).toBe(200);
     // No one adds jobs or edits job data from here (job data are ids only).
-    const add = await raw('/admin/queues/api/queues/maintenance/add', {
+    const add = await raw('/admin/queues/api/queues/ttp-linkage/add', {
       method: 'POST',
       headers: { authorization: `Bearer ${admin()}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'x', data: { bsn: sentBsns[0] } }),

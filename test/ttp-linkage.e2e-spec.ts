@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { Queue } from 'bullmq';
 import { amsterdamDate, stage1PrePseudonym, syntheticBsn } from '@app/core';
-import { ensureDatabase, QUEUE_NAMES } from '@app/platform';
-import { LinkageService } from '@app/ttp';
+import { ensureDatabase } from '@app/platform';
+import { LinkageService, TTP_LINKAGE_QUEUE } from '@app/ttp';
 import { http, redis, referralMessage, RunningApi, RunningWorker, startApi, startWorker, token, waitFor } from './support/harness';
 import { addProvider, monthsAgo } from './support/registry';
 import { replayThenDrop } from './support/replay';
@@ -322,7 +322,7 @@ describe('the nightly run', () => {
   it('is a BullMQ job scheduler on the configured cron in Europe/Amsterdam time, and makes runs by itself', async () => {
     const nightlyWorker = await startWorker({ ...env, TTP_LINKAGE_CRON: '*/2 * * * * *' });
     const connection = redis();
-    const queue = new Queue(QUEUE_NAMES.ttpLinkage, { connection, prefix });
+    const queue = new Queue(TTP_LINKAGE_QUEUE.name, { connection, prefix });
     try {
       const scheduler = await waitFor(() => queue.getJobScheduler('ttp-linkage-nightly'));
       expect(scheduler).toMatchObject({ pattern: '*/2 * * * * *', tz: 'Europe/Amsterdam' });

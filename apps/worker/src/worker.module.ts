@@ -3,8 +3,8 @@ import { JobMetrics, PlatformModule, PlatformOptions } from '@app/platform';
 import { MediationModule } from '@app/mediation';
 import { ReferralsModule } from '@app/referrals';
 import { TtpModule } from '@app/ttp';
-import { EvaluateReferralProcessor } from './referrals/evaluate-referral.processor';
-import { LinkageProcessor } from './ttp/linkage.processor';
+import { CONSUMERS, SCHEDULES } from './jobs';
+import { JobRunner } from './jobs/job-runner';
 import { MetricsServerService } from './metrics-server.service';
 
 @Module({})
@@ -13,7 +13,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [PlatformModule.forRoot(platform), ReferralsModule, MediationModule, TtpModule],
-      providers: [JobMetrics, EvaluateReferralProcessor, LinkageProcessor, MetricsServerService],
+      providers: [JobMetrics, ...CONSUMERS, ...SCHEDULES, JobRunner, MetricsServerService],
     };
   }
 }

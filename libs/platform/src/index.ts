@@ -14,6 +14,7 @@ export * from './logging/logger';
 export * from './database/migrate';
 export * from './health/health.service';
 export * from './queue/queue.service';
+export * from './queue/queue-def';
 export * from './platform.module';
 export * from './platform.tokens';
 export * from './http/read-body';

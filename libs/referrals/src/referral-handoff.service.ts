@@ -8,14 +8,13 @@
  * still pending after a delay, which covers a Redis restart or flush, or a crash between commit
  * and enqueue.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { QUEUE_NAMES, QueueService, APP_CONFIG } from '@app/platform';
+import { QueueService, APP_CONFIG } from '@app/platform';
 import type { AppConfig } from '@app/platform';
 import type { PendingReason } from './referral.entity';
-
-export const EVALUATE_REFERRALS_JOB = 'evaluate-referrals';
+import { enqueueEvaluations } from './evaluate-referral.queue';
 
 /**
  * The advisory lock that orders decisions against changes of their inputs: an evaluation batch
@@ -26,10 +25,6 @@ export const EVALUATE_REFERRALS_JOB = 'evaluate-referrals';
  * the inputs before the change.
  */
 export const DECISION_INPUTS_LOCK = 7_354_001;
-
-export interface EvaluateReferralsJob {
-  referralIds: string[];
-}
 
 @Injectable()
 export class ReferralHandoffService {
@@ -42,39 +37,13 @@ export class ReferralHandoffService {
   ) {}
 
   /**
-   * Enqueues after commit, in jobs of at most EVALUATION_BATCH_SIZE ids. A job for one referral
-   * has the referral id as job id; a job for several has a hash of its ids (plus `round`, which a
-   * re-evaluation sets so that it is not swallowed by a finished job of the same ids). Never
-   * throws: a failed enqueue is the sweeper's to repair.
+   * Enqueues after commit (evaluate-referral.queue.ts). Never throws: a failed enqueue is the
+   * sweeper's to repair.
    */
   async enqueue(referralIds: string[], round = ''): Promise<number> {
     if (referralIds.length === 0) return 0;
-    const size = this.config.evaluation.batchSize;
-    const jobs = [];
-    for (let i = 0; i < referralIds.length; i += size) {
-      const ids = referralIds.slice(i, i + size);
-      const jobId =
-        ids.length === 1 && round === ''
-          ? ids[0]
-          : `b-${createHash('sha256')
-              .update(`${round}|${ids.join(',')}`)
-              .digest('hex')
-              .slice(0, 40)}`;
-      jobs.push({
-        name: EVALUATE_REFERRALS_JOB,
-        data: { referralIds: ids } satisfies EvaluateReferralsJob,
-        opts: {
-          jobId,
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 1000 },
-          // Removed when done either way: Postgres keeps the state, the sweeper retries.
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      });
-    }
     try {
-      await this.queues.queue(QUEUE_NAMES.evaluateReferral).addBulk(jobs);
+      await enqueueEvaluations(this.queues, referralIds, this.config.evaluation.batchSize, round);
       return referralIds.length;
     } catch (e) {
       this.logger.warn({ msg: 'enqueue failed; the sweeper will retry', count: referralIds.length, error: (e as Error).message });

@@ -4,6 +4,8 @@ export { SnapshotUploadService } from './snapshot-upload.service';
 export type { SnapshotFormat, SnapshotReceipt } from './snapshot-upload.service';
 export { SNAPSHOT_COLUMNS, ENTRY_STAGES } from './snapshot-entry';
 export { LinkageService } from './linkage.service';
+export { scheduleNightlyLinkage, TTP_LINKAGE_QUEUE } from './linkage.queue';
+export type { LinkageJob } from './linkage.queue';
 export type { LinkageRun, RunInput, RunStatus, RunTrigger } from './linkage.service';
 export { TtpOutputsService } from './outputs.service';
 export type { CleanedWait, FeedbackEntry, MeasuredWait, RunReference } from './outputs.service';

@@ -19,9 +19,10 @@ import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig, QUEUE_NAMES, QueueService } from '@app/platform';
+import { APP_CONFIG, AppConfig, QueueService } from '@app/platform';
 import { buildPublishedOutputs, CleanedSuppression, cleanedKey } from './insurer-report';
 import { CleanedCell, Linkage } from './linkage-compute';
+import { enqueueLinkageRun } from './linkage.queue';
 
 /** Bump when the linkage rules change, so the same snapshots are linked again. */
 const LINKAGE_RULES = 'linkage/v2';
@@ -101,10 +102,9 @@ export class LinkageService {
     const [queued] = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ttp.run WHERE status = 'queued' ORDER BY requested_at LIMIT 1`);
     if (queued) return { run: queued, created: false };
     const run = await this.request('on-demand', requestedBy);
-    await this.queues
-      .queue(QUEUE_NAMES.ttpLinkage)
-      .add('link', { runId: run.id }, { jobId: run.id, removeOnComplete: 100, removeOnFail: 100 })
-      .catch((e) => this.logger.warn({ msg: 'linkage run not queued; the worker timer will pick it up', runId: run.id, error: (e as Error).message }));
+    await enqueueLinkageRun(this.queues, run.id).catch((e) =>
+      this.logger.warn({ msg: 'linkage run not queued; the worker timer will pick it up', runId: run.id, error: (e as Error).message }),
+    );
     return { run, created: true };
   }
 

@@ -32,7 +32,7 @@ describe('the TTP wall', () => {
     expect(offenders.map((f) => relative(ROOT, f))).toEqual([]);
   });
 
-  it('exports nothing person-level: its entry point offers the module, its services, the report formatter, constants and the synthetic generator', () => {
+  it('exports nothing person-level: its entry point offers the module, its services, its queue, the report formatter, constants and the synthetic generator', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const api = require('./index');
     expect(Object.keys(api).sort()).toEqual(
@@ -42,9 +42,11 @@ describe('the TTP wall', () => {
         'REPORT_LEGEND',
         'SNAPSHOT_COLUMNS',
         'SnapshotUploadService',
+        'TTP_LINKAGE_QUEUE',
         'TtpModule',
         'TtpOutputsService',
         'insurerReportCsv',
+        'scheduleNightlyLinkage',
         'SNAPSHOT_CSV_HEADER',
         'groundTruth',
         'planSnapshots',

@@ -8,7 +8,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig, METRICS_PREFIX, MetricsRegistry, QUEUE_NAMES, QueueService } from '@app/platform';
+import { APP_CONFIG, AppConfig, declaredQueues, METRICS_PREFIX, MetricsRegistry, QueueService } from '@app/platform';
 import { LinkageRun, LinkageService } from '@app/ttp';
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -141,7 +141,7 @@ export class OpsMetricsService {
   private async read(): Promise<Snapshot> {
     const [queues, tasks, referrals, runs] = await Promise.allSettled([
       withTimeout(
-        Promise.all(Object.values(QUEUE_NAMES).map(async (queue) => ({ queue, counts: (await this.queues.queue(queue).getJobCounts(...QUEUE_STATES)) as Record<string, number> }))),
+        Promise.all(declaredQueues().map(async (def) => ({ queue: def.name, counts: (await this.queues.queue(def).getJobCounts(...QUEUE_STATES)) as Record<string, number> }))),
       ),
       // A GROUP BY over status columns: one index or sequential scan every cache period.
       withTimeout<{ status: string; n: number }[]>(this.db.query(`SELECT status, count(*)::int AS n FROM mediation_task GROUP BY status`)),

@@ -21,7 +21,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, Principal, QUEUE_NAMES, QueueService, TokenService } from '@app/platform';
+import { declaredQueues, errorBody, Principal, QueueService, TokenService } from '@app/platform';
 
 export const DASHBOARD_PATH = '/admin/queues';
 export const DASHBOARD_COOKIE = 'ggz_queues_session';
@@ -92,7 +92,7 @@ export async function registerQueueDashboard(fastify: FastifyInstance, options: 
   const board = new FastifyAdapter();
   board.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: Object.values(QUEUE_NAMES).map((name) => new BullMQAdapter(options.queues.queue(name))),
+    queues: declaredQueues().map((def) => new BullMQAdapter(options.queues.queue(def))),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'GGZ queues', hideDocsLink: true } },
   });

@@ -8,13 +8,7 @@ import { Queue } from 'bullmq';
 import IORedis, { RedisOptions } from 'ioredis';
 import { APP_CONFIG } from '../platform.tokens';
 import type { AppConfig } from '../config/config';
-
-export const QUEUE_NAMES = {
-  evaluateReferral: 'evaluate-referral',
-  maintenance: 'maintenance',
-  ttpLinkage: 'ttp-linkage',
-} as const;
-export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+import type { QueueDef } from './queue-def';
 
 export function createRedis(url: string, purpose: 'producer' | 'worker', extra: RedisOptions = {}): IORedis {
   return new IORedis(url, {
@@ -31,7 +25,7 @@ export function createRedis(url: string, purpose: 'producer' | 'worker', extra: 
 export class QueueService implements OnApplicationShutdown {
   private readonly logger = new Logger(QueueService.name);
   private readonly connection: IORedis;
-  private readonly queues = new Map<QueueName, Queue>();
+  private readonly queues = new Map<string, Queue>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.connection = createRedis(config.redisUrl, 'producer', { lazyConnect: false });
@@ -43,15 +37,18 @@ export class QueueService implements OnApplicationShutdown {
     return this.connection;
   }
 
-  queue(name: QueueName): Queue {
-    let q = this.queues.get(name);
+  /** The producer side of a declared queue (see queue-def.ts). */
+  queue<T>(def: QueueDef<T>): Queue<T> {
+    const name = def.name;
+    let q = this.queues.get(name) as Queue<T> | undefined;
     if (!q) {
       // skipVersionCheck: otherwise BullMQ's first step is an INFO command, and when that fails
       // (a queue first used while Redis is down: no offline queue) the queue stays broken for the
       // life of the process — every later add fails although Redis is back.
-      q = new Queue(name, { connection: this.connection, prefix: this.config.queuePrefix, skipWaitingForReady: true, skipVersionCheck: true });
-      q.on('error', (e) => this.logger.warn({ msg: 'queue error', queue: name, error: e.message }));
-      this.queues.set(name, q);
+      const created = new Queue<T>(name, { connection: this.connection, prefix: this.config.queuePrefix, skipWaitingForReady: true, skipVersionCheck: true });
+      created.on('error', (e) => this.logger.warn({ msg: 'queue error', queue: name, error: e.message }));
+      this.queues.set(name, created as Queue);
+      q = created;
     }
     return q;
   }
