@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createAppDataSource } from '@app/migrations/data-source';
-import { AppConfig, BsnVault, describeReencryptReport, ReencryptReport, reencryptBsns } from '@app/platform';
+import { AppConfig, BsnVault } from '@app/platform';
+import { describeReencryptReport, ReencryptReport, reencryptBsns } from '@app/referrals';
 import { giveTask, http, pg, referralMessage, startApi, testConfig, token } from './support/harness';
 
 const UZOVI = '8721';

@@ -17,19 +17,9 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAppDataSource } from '@app/migrations/data-source';
-import {
-  AuditService,
-  ensureDatabase,
-  isRole,
-  loadConfigOrExit,
-  revertLastMigrationLocked,
-  ROLES,
-  runMigrationsLocked,
-  TokenService,
-  describeReencryptReport,
-  reencryptBsns,
-} from '@app/platform';
+import { AuditService, ensureDatabase, isRole, loadConfigOrExit, revertLastMigrationLocked, ROLES, runMigrationsLocked, TokenService } from '@app/platform';
 import { replayStoredDecisions } from '@app/mediation';
+import { describeReencryptReport, reencryptBsns } from '@app/referrals';
 import { isIsoDate } from '@app/core';
 import { generateSnapshots, readGenerateFlags } from './generate-snapshots';
 import { seedDemo } from './seed-demo';

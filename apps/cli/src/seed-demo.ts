@@ -12,6 +12,7 @@ import { NestFactory } from '@nestjs/core';
 import { amsterdamDate, DIAGNOSIS_GROUP_CODES, DiagnosisGroup, evaluateReferral, isStaleMonth, LocationWait, NormSet, selectNormSet, syntheticBsn, Verdict } from '@app/core';
 import { createAppDataSource } from '@app/migrations/data-source';
 import { AppConfig, createLogger, PinoNestLogger, PlatformModule, Principal } from '@app/platform';
+import { NormSetsService } from '@app/mediation';
 import { ReferralIntakeService, ReferralMessageDto, ReferralsModule } from '@app/referrals';
 import { DemoRegistry, generateDemoRegistry, loadDemoRegistry } from '@app/waitlists';
 import { plainToInstance } from 'class-transformer';
@@ -133,12 +134,9 @@ export function demoMessages(now: Date, registry: DemoRegistry, normSets: NormSe
   return demoReferrals(now, registry, normSets).map((r) => r.message);
 }
 
+/** The GGZ norm sets as stored, through their owner. */
 async function ggzNormSets(db: DataSource): Promise<NormSet[]> {
-  return db.query(
-    `SELECT id, name, sector, to_char(valid_from, 'YYYY-MM-DD') AS "validFrom", to_char(valid_until, 'YYYY-MM-DD') AS "validUntil",
-            urgency, category, max_weeks AS "maxWeeks"
-     FROM norm_set WHERE sector = 'ggz'`,
-  );
+  return (await new NormSetsService(db).all()).filter((s) => s.sector === 'ggz');
 }
 
 export async function seedDemo(config: AppConfig): Promise<void> {

@@ -6,6 +6,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService, type Principal } from '@app/platform';
+import { ReferralReadsService } from '@app/referrals';
 import { explainEvaluation } from './explain';
 
 @Injectable()
@@ -13,28 +14,27 @@ export class EvaluationHistoryService {
   constructor(
     private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly referrals: ReferralReadsService,
   ) {}
 
   async forReferral(referralId: string, caller: Principal) {
     const staff = caller.role === 'mediator' || caller.role === 'mediation-lead';
     // After a consent withdrawal nobody sees the referral's history any more.
-    const rows: any[] = await this.db.query(
-      `SELECT r.id, r.status, r.verdict, r.uzovi, r.audit_index, t.id AS task_id
-         FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn'
-        WHERE r.id = $1 AND ($2 OR r.uzovi = ANY($3::text[])) AND r.status <> 'withdrawn'`,
-      [referralId, caller.role === 'admin', caller.uzovis],
-    );
+    const referral = await this.referrals.visible(referralId, { all: caller.role === 'admin', uzovis: caller.uzovis });
+    const [task] = referral
+      ? await this.db.query(`SELECT id FROM mediation_task WHERE referral_id = $1 AND outcome IS DISTINCT FROM 'phase-withdrawn' ORDER BY created_at DESC LIMIT 1`, [referralId])
+      : [];
     const resource = `referral/${referralId}/evaluations`;
     const purpose = caller.role === 'auditor' || caller.role === 'admin' ? 'audit' : 'zorgbemiddeling';
-    if (rows.length === 0 || (staff && rows[0].task_id === null)) {
+    if (!referral || (staff && !task)) {
       await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource, purpose, outcome: 'refused' }]);
       throw new NotFoundException('No referral with this id whose evaluations you may see');
     }
     await this.audit.record([
       {
         actor: caller,
-        organisation: rows[0].uzovi,
-        personIndex: rows[0].audit_index,
+        organisation: referral.uzovi,
+        personIndex: referral.auditIndex,
         action: caller.role === 'auditor' ? 'audit-read' : 'read',
         resource,
         purpose,
@@ -49,9 +49,9 @@ export class EvaluationHistoryService {
     );
     return {
       referralId,
-      status: rows[0].status,
-      verdict: rows[0].verdict,
-      taskId: rows[0].task_id,
+      status: referral.status,
+      verdict: referral.verdict,
+      taskId: (task?.id as string | undefined) ?? null,
       evaluations: evaluations.map((e) => ({
         id: e.id,
         evaluatedAt: e.evaluated_at.toISOString(),
@@ -69,11 +69,6 @@ export class EvaluationHistoryService {
 
   /** Counts per verdict of the caller's insurers (all insurers for an admin): no-data is visible. */
   async verdictCounts(caller: Principal): Promise<{ uzovi: string; status: string; verdict: string | null; referrals: number }[]> {
-    const rows: any[] = await this.db.query(
-      `SELECT uzovi, status, verdict, count(*)::int AS referrals FROM referral
-        WHERE $1 OR uzovi = ANY($2::text[]) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      [caller.role === 'admin', caller.uzovis],
-    );
-    return rows;
+    return this.referrals.counts({ all: caller.role === 'admin', uzovis: caller.uzovis });
   }
 }

@@ -9,6 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { maskBsn, normaliseBsn } from '@app/core';
 import { AuditService, BsnVault, Principal } from '@app/platform';
+import { ReferralReadsService, ReferralSummary } from '@app/referrals';
 
 export interface ReactiveSearchHit {
   referralId: string;
@@ -29,18 +30,21 @@ export class ReactiveSearchService {
     private readonly db: DataSource,
     private readonly vault: BsnVault,
     private readonly audit: AuditService,
+    private readonly referrals: ReferralReadsService,
   ) {}
 
   async search(bsnInput: string, reason: string, caller: Principal): Promise<{ referrals: ReactiveSearchHit[] }> {
     const bsn = normaliseBsn(bsnInput);
-    const rows: any[] = await this.db.query(
-      `SELECT r.id, r.uzovi, to_char(r.verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum, r.klachtenprofiel, r.agb, r.status, r.verdict,
-              t.id AS task_id, t.status AS task_status
-         FROM referral r LEFT JOIN mediation_task t ON t.referral_id = r.id
-        WHERE r.bsn_blind_index = $1 AND r.uzovi = ANY($2::bpchar[]) AND r.status NOT IN ('withdrawn', 'erased')
-        ORDER BY r.verwijsdatum DESC, r.id`,
-      [this.vault.blindIndex(bsn), caller.uzovis],
-    );
+    const found = await this.referrals.byBlindIndex(this.vault.blindIndex(bsn), caller.uzovis);
+    const tasks: { id: string; status: string; referral_id: string }[] =
+      found.length === 0
+        ? []
+        : await this.db.query(`SELECT id, status, referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) ORDER BY created_at, id`, [found.map((r) => r.id)]);
+    // A row per referral and task (a referral without one: a row without a task), newest referral first.
+    const rows = found.flatMap((r): (ReferralSummary & { task_id: string | null; task_status: string | null })[] => {
+      const own = tasks.filter((t) => t.referral_id === r.id);
+      return own.length === 0 ? [{ ...r, task_id: null, task_status: null }] : own.map((t) => ({ ...r, task_id: t.id, task_status: t.status }));
+    });
     await this.audit.record([
       {
         actor: caller,

@@ -406,6 +406,11 @@ export class WorklistService {
   }
 
   /** Tasks per status for a team dashboard, with how many are overdue. */
+  /** Tasks per status over every insurer: the operations metrics' anonymous figure. */
+  async nationalStatusCounts(): Promise<{ status: string; n: number }[]> {
+    return this.db.query(`SELECT status, count(*)::int AS n FROM mediation_task GROUP BY status`);
+  }
+
   async counts(caller: Principal): Promise<{ byStatus: Record<TaskStatus, number>; overdue: number; unassignedOpen: number; noNewContact: number }> {
     const [row] = await this.db.query(
       `SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'in-progress')::int AS in_progress,

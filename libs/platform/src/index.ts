@@ -1,6 +1,5 @@
 export * from './config/config';
 export * from './crypto/bsn-vault';
-export * from './crypto/bsn-reencrypt';
 export * from './auth/roles';
 export * from './auth/token.service';
 export * from './auth/jwks-key-source';

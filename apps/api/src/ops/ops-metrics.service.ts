@@ -7,9 +7,23 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, declaredQueues, METRICS_PREFIX, MetricsRegistry, QueueService } from '@app/platform';
+import { WorklistService } from '@app/mediation';
+import { ReferralReadsService } from '@app/referrals';
 import { LinkageRun, LinkageService } from '@app/ttp';
+
+/** Per-insurer counts summed to status and verdict ("none" for a referral not judged yet). */
+function byStatusAndVerdict(rows: { status: string; verdict: string | null; referrals: number }[]): { status: string; verdict: string; n: number }[] {
+  const sums = new Map<string, { status: string; verdict: string; n: number }>();
+  for (const r of rows) {
+    const verdict = r.verdict ?? 'none';
+    const key = `${r.status}|${verdict}`;
+    const sum = sums.get(key) ?? { status: r.status, verdict, n: 0 };
+    sum.n += r.referrals;
+    sums.set(key, sum);
+  }
+  return [...sums.values()];
+}
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 /** Every task status (ck_mediation_task_status), so a status with no tasks reads 0 rather than vanishing. */
@@ -40,7 +54,8 @@ export class OpsMetricsService {
   constructor(
     private readonly metrics: MetricsRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly db: DataSource,
+    private readonly worklist: WorklistService,
+    private readonly referrals: ReferralReadsService,
     private readonly queues: QueueService,
     private readonly linkage: LinkageService,
   ) {
@@ -143,11 +158,9 @@ export class OpsMetricsService {
       withTimeout(
         Promise.all(declaredQueues().map(async (def) => ({ queue: def.name, counts: (await this.queues.queue(def).getJobCounts(...QUEUE_STATES)) as Record<string, number> }))),
       ),
-      // A GROUP BY over status columns: one index or sequential scan every cache period.
-      withTimeout<{ status: string; n: number }[]>(this.db.query(`SELECT status, count(*)::int AS n FROM mediation_task GROUP BY status`)),
-      withTimeout<{ status: string; verdict: string; n: number }[]>(
-        this.db.query(`SELECT status, coalesce(verdict, 'none') AS verdict, count(*)::int AS n FROM referral GROUP BY 1, 2`),
-      ),
+      // GROUP BYs over status columns, by the tables' owners: one index or sequential scan each every cache period.
+      withTimeout(this.worklist.nationalStatusCounts()),
+      withTimeout(this.referrals.counts({ all: true, uzovis: [] }).then(byStatusAndVerdict)),
       withTimeout(this.linkage.list(20)),
     ]);
     for (const [source, r] of [

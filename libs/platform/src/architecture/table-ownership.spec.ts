@@ -36,13 +36,8 @@ const OWNERS: Record<string, string> = {
 
 /** Today's crossings ("file: table"), to be moved behind their owners' services. */
 const KNOWN_CROSSINGS = [
-  'apps/api/src/ops/ops-metrics.service.ts: mediation_task',
-  'apps/api/src/ops/ops-metrics.service.ts: referral',
-  'apps/cli/src/seed-demo.ts: norm_set',
   'libs/mediation/src/consent-withdrawal.service.ts: referral',
-  'libs/mediation/src/evaluation-history.service.ts: referral',
   'libs/mediation/src/evaluation-replay.service.ts: referral',
-  'libs/mediation/src/reactive-search.service.ts: referral',
   'libs/mediation/src/referral-evaluation.service.ts: access_log',
   'libs/mediation/src/referral-evaluation.service.ts: insurer_contract',
   'libs/mediation/src/referral-evaluation.service.ts: provider',
@@ -58,7 +53,6 @@ const KNOWN_CROSSINGS = [
   'libs/mediation/src/worklist.service.ts: access_log',
   'libs/mediation/src/worklist.service.ts: provider_location',
   'libs/mediation/src/worklist.service.ts: referral',
-  'libs/platform/src/crypto/bsn-reencrypt.ts: referral',
   'libs/referrals/src/referral-intake.service.ts: access_log',
   'libs/referrals/src/referral-intake.service.ts: mediation_task',
   'libs/ttp/src/linkage.service.ts: provider',

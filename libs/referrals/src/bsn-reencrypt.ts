@@ -17,8 +17,8 @@
  * the current one to write and read, the old ones to read what is not yet re-encrypted.
  */
 import type { DataSource } from 'typeorm';
-import type { BsnKeyConfig } from '../config/config';
-import { BsnVault } from './bsn-vault';
+import type { BsnKeyConfig } from '@app/platform';
+import { BsnVault } from '@app/platform';
 
 export interface ReencryptOptions {
   /** Referrals per transaction (default 1000). */
