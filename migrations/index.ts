@@ -12,6 +12,7 @@ import { MediationReport1764700000000 } from './1764700000000-mediation-report';
 import { DecisionGenerations1764800000000 } from './1764800000000-decision-generations';
 import { TtpDisclosure1764910000000 } from './1764910000000-ttp-disclosure';
 import { LeastPrivilege1765000000000 } from './1765000000000-least-privilege';
+import { AccessLogAppend1765100000000 } from './1765100000000-access-log-append';
 
 export const MIGRATIONS = [
   Referral1763800000000,
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   DecisionGenerations1764800000000,
   TtpDisclosure1764910000000,
   LeastPrivilege1765000000000,
+  AccessLogAppend1765100000000,
 ];

@@ -302,7 +302,12 @@ describe('the log cannot be changed', () => {
       await app.query(
         `INSERT INTO access_log (actor, actor_role, organisation, action, resource, purpose, outcome) VALUES ('app', 'system', 'system', 'read', 'x', 'audit', 'allowed')`,
       );
+      // The owner's one way for other statements to write entries: access_log_append, which refuses a long number in the details.
+      const entry = (details: unknown) =>
+        JSON.stringify([{ actor: 'app', actorRole: 'system', organisation: 'system', action: 'read', resource: 'x', purpose: 'audit', outcome: 'allowed', details }]);
+      expect((await app.query(`SELECT access_log_append($1::jsonb) AS n`, [entry({ n: 3 })])).rows[0].n).toBe(1);
       await app.query('ROLLBACK');
+      await expect(app.query(`SELECT access_log_append($1::jsonb)`, [entry({ note: 'x 12345678' })])).rejects.toThrow(/may not hold a long number/);
       expect((await app.query(`SELECT count(*)::int AS n FROM access_log`)).rows[0].n).toBeGreaterThan(0);
       const refused: [string, RegExp][] = [
         [`UPDATE access_log SET actor = 'x'`, /permission denied/],

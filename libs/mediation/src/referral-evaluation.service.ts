@@ -408,8 +408,8 @@ export class ReferralEvaluationService {
       );
       // The access log: the system read each person's referral to decide.
       await tx.query(
-        `INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome, details)
-         SELECT 'evaluation', 'system', r.uzovi, r.audit_index, 'evaluate', 'referral/' || r.id, 'zorgbemiddeling', 'allowed', jsonb_build_object('verdict', x.verdict)
+        `SELECT access_log_append(jsonb_agg(jsonb_build_object('actor', 'evaluation', 'actorRole', 'system', 'organisation', r.uzovi, 'personIndex', r.audit_index,
+                  'action', 'evaluate', 'resource', 'referral/' || r.id, 'purpose', 'zorgbemiddeling', 'outcome', 'allowed', 'details', jsonb_build_object('verdict', x.verdict))))
            FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, verdict text) JOIN referral r ON r.id = x.referral_id`,
         [verdicts],
       );

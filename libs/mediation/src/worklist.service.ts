@@ -27,10 +27,14 @@ const CLAIMABLE = `m.status = 'open' AND m.assignee IS NULL AND m.no_new_contact
 
 type Db = Pick<EntityManager, 'query'>;
 
-/** The access-log entries of a claim statement (a CTE over `claimed`), written in the same statement. */
+/**
+ * The access-log entries of a claim statement (a CTE over `claimed`), written in the same
+ * statement through the log's owner (access_log_append). One row, so the statement's final SELECT
+ * cross-joins it: a SELECT in a CTE runs only when it is referenced.
+ */
 const AUDIT_CLAIMS = `audit AS (
-         INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome, details)
-         SELECT c.assignee, c.actor_role, c.uzovi, r.audit_index, 'update', 'task/' || c.id, 'zorgbemiddeling', 'allowed', '{"command": "claimed"}'
+         SELECT access_log_append(jsonb_agg(jsonb_build_object('actor', c.assignee, 'actorRole', c.actor_role, 'organisation', c.uzovi, 'personIndex', r.audit_index,
+                  'action', 'update', 'resource', 'task/' || c.id, 'purpose', 'zorgbemiddeling', 'outcome', 'allowed', 'details', '{"command": "claimed"}'::jsonb))) AS written
            FROM claimed c JOIN referral r ON r.id = c.referral_id)`;
 
 export interface TaskFilter {
@@ -170,7 +174,7 @@ export class WorklistService {
          INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
          SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed),
        ${AUDIT_CLAIMS}
-       SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id`,
+       SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id CROSS JOIN audit`,
       [callers.map((c) => c.uzovis[0]), callers.map((c) => c.subject), callers.map((c) => c.role)],
     );
     const today = amsterdamDate(new Date());
@@ -199,7 +203,7 @@ export class WorklistService {
          INSERT INTO task_event (task_id, uzovi, type, actor, actor_role, details)
          SELECT id, uzovi, 'claimed', assignee, actor_role, '{"via": "claim-next"}' FROM claimed),
        ${AUDIT_CLAIMS}
-       SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id`,
+       SELECT ${SUMMARY_COLUMNS}, t.k FROM claimed t JOIN referral r ON r.id = t.referral_id CROSS JOIN audit`,
       [own.value, callers.map((c) => c.subject), callers.map((c) => c.role), callers.length],
     );
     const today = amsterdamDate(new Date());

@@ -160,9 +160,10 @@ export class ReferralIntakeService {
               AS u(uzovi, message_id, fp, ct, key_id, bidx, vd, kp, dsm, agb, cid, cat, cscope, cch, aidx)
        ON CONFLICT ON CONSTRAINT uq_referral_uzovi_message_id DO NOTHING
        RETURNING ${RETURNING}, audit_index),
-       logged AS (INSERT INTO access_log (actor, actor_role, organisation, person_index, action, resource, purpose, outcome)
-                  SELECT $17, $18, ins.uzovi, ins.audit_index, 'create', 'referral/' || ins.id, 'zorgbemiddeling', 'allowed' FROM ins)
-       SELECT ${RETURNING} FROM ins`,
+       logged AS (SELECT access_log_append(jsonb_agg(jsonb_build_object('actor', $17::text, 'actorRole', $18::text, 'organisation', ins.uzovi,
+                           'personIndex', ins.audit_index, 'action', 'create', 'resource', 'referral/' || ins.id, 'purpose', 'zorgbemiddeling',
+                           'outcome', 'allowed'))) AS written FROM ins)
+       SELECT ${RETURNING} FROM ins CROSS JOIN logged`,
       [
         col((s) => s.msg.uzovi),
         col((s) => s.msg.messageId),

@@ -38,7 +38,6 @@ const OWNERS: Record<string, string> = {
 const KNOWN_CROSSINGS = [
   'libs/mediation/src/consent-withdrawal.service.ts: referral',
   'libs/mediation/src/evaluation-replay.service.ts: referral',
-  'libs/mediation/src/referral-evaluation.service.ts: access_log',
   'libs/mediation/src/referral-evaluation.service.ts: insurer_contract',
   'libs/mediation/src/referral-evaluation.service.ts: provider',
   'libs/mediation/src/referral-evaluation.service.ts: provider_location',
@@ -50,10 +49,8 @@ const KNOWN_CROSSINGS = [
   'libs/mediation/src/reports/mediation-report.service.ts: referral',
   'libs/mediation/src/reports/mediation-report.service.ts: wait_time',
   'libs/mediation/src/retention.service.ts: referral',
-  'libs/mediation/src/worklist.service.ts: access_log',
   'libs/mediation/src/worklist.service.ts: provider_location',
   'libs/mediation/src/worklist.service.ts: referral',
-  'libs/referrals/src/referral-intake.service.ts: access_log',
   'libs/referrals/src/referral-intake.service.ts: mediation_task',
   'libs/ttp/src/linkage.service.ts: provider',
   'libs/ttp/src/linkage.service.ts: provider_location',
