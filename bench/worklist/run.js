@@ -180,9 +180,9 @@ async function main() {
   });
   await c.query(
     `INSERT INTO referral (uzovi, message_id, content_fingerprint, bsn_ciphertext, bsn_key_id, bsn_blind_index, verwijsdatum,
-       klachtenprofiel, agb, consent_id, consent_given_at, consent_scope, consent_channel, sender, status, verdict)
+       klachtenprofiel, agb, consent_id, consent_given_at, consent_scope, consent_channel, sender, status, verdict, judged_generation)
      SELECT ($1::text[])[1 + n % 10], 'w-' || n, md5('f' || n) || md5(n || 'f'), decode(s.ct, 'hex'), s.key_id, s.bidx,
-            current_date - (n % 30), 'depressie', '73' || lpad((n % 400)::text, 6, '0'), 'c-' || n, now(), 'zorgbemiddeling', 'bench', 'bench', 'evaluated', 'above-norm'
+            current_date - (n % 30), 'depressie', '73' || lpad((n % 400)::text, 6, '0'), 'c-' || n, now(), 'zorgbemiddeling', 'bench', 'bench', 'evaluated', 'above-norm', 1
        FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS s(ct, key_id, bidx, o), LATERAL (SELECT o::int AS n) AS i`,
     [INSURERS, sealed.map((x) => x[0]), sealed.map((x) => x[1]), sealed.map((x) => x[2])],
   );
