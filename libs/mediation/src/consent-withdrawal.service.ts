@@ -12,6 +12,7 @@
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService, Principal } from '@app/platform';
+import { eraseAsWithdrawn, lockReferralToWithdraw } from '@app/referrals';
 
 export interface WithdrawalRequest {
   referralId?: string;
@@ -45,11 +46,10 @@ export class ConsentWithdrawalService {
   async withdraw(request: WithdrawalRequest, caller: Principal): Promise<WithdrawalReceipt> {
     return this.db.transaction(async (tx) => {
       const byId = request.referralId !== undefined;
-      const [referral] = await tx.query(
-        `SELECT id, message_id, uzovi, status, withdrawn_at, audit_index FROM referral
-          WHERE uzovi = ANY($1::bpchar[]) AND ${byId ? 'id = $2::uuid' : 'message_id = $2 AND ($3::bpchar IS NULL OR uzovi = $3::bpchar)'}
-          FOR UPDATE`,
-        byId ? [caller.uzovis, request.referralId] : [caller.uzovis, request.messageId, request.uzovi ?? null],
+      const referral = await lockReferralToWithdraw(
+        tx,
+        caller.uzovis,
+        request.referralId !== undefined ? { referralId: request.referralId } : { messageId: request.messageId ?? '', uzovi: request.uzovi },
       );
       // Another insurer's referral is indistinguishable from a missing one.
       if (!referral) {
@@ -70,23 +70,18 @@ export class ConsentWithdrawalService {
       }
       const receipt = (withdrawnAt: Date | null, tasksClosed: number, alreadyWithdrawn: boolean): WithdrawalReceipt => ({
         referralId: referral.id,
-        messageId: referral.message_id,
+        messageId: referral.messageId,
         uzovi: referral.uzovi,
         status: referral.status === 'erased' ? 'erased' : 'withdrawn',
         withdrawnAt: withdrawnAt?.toISOString() ?? null,
         tasksClosed,
         alreadyWithdrawn,
       });
-      if (referral.status === 'withdrawn' || referral.status === 'erased') return receipt(referral.withdrawn_at, 0, true);
+      if (referral.status === 'withdrawn' || referral.status === 'erased') return receipt(referral.withdrawnAt, 0, true);
 
       // The person as the access log knows them, taken before it is erased.
-      const personIndex: string | null = referral.audit_index;
-      const [[erased]] = await tx.query(
-        `UPDATE referral SET status = 'withdrawn', withdrawn_at = now(), withdrawn_by = $2, status_changed_at = now(),
-                bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL, audit_index = NULL
-          WHERE id = $1 RETURNING withdrawn_at`,
-        [referral.id, caller.subject],
-      );
+      const personIndex = referral.auditIndex;
+      const withdrawnAt = await eraseAsWithdrawn(tx, referral.id, caller.subject);
       // The statement is an INSERT (TypeORM answers it with the rows alone).
       const closed: { task_id: string }[] = await tx.query(
         `WITH closed AS (
@@ -116,7 +111,7 @@ export class ConsentWithdrawalService {
         tx,
       );
       this.logger.log({ msg: 'consent withdrawn', referralId: referral.id, uzovi: referral.uzovi, by: caller.role, tasksClosed: closed.length });
-      return receipt(erased.withdrawn_at, closed.length, false);
+      return receipt(withdrawnAt, closed.length, false);
     });
   }
 }

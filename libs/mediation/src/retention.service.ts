@@ -12,11 +12,20 @@
  * than AUDIT_RETENTION_YEARS (at least five).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { amsterdamDate, amsterdamHour } from '@app/core';
 import { APP_CONFIG, AppConfig, AuditService } from '@app/platform';
+import { eraseForRetention, lockForRetention, ReferralReadsService } from '@app/referrals';
 
 const BATCH = 500;
+
+type Db = Pick<EntityManager, 'query'>;
+
+/** One page of referrals that may be due, and where the next page starts (null: none). */
+interface Candidates {
+  ids: string[];
+  next: string | null;
+}
 
 export interface RetentionOutcome {
   afterTask: number;
@@ -32,6 +41,7 @@ export class RetentionService {
   constructor(
     private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly referrals: ReferralReadsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -54,38 +64,36 @@ export class RetentionService {
     return outcome;
   }
 
-  /** Erases everything due on `now`, in batches of one transaction each. */
+  /**
+   * Erases everything due on `now`, in batches of one transaction each. The tasks (this lib's)
+   * say which referrals are due; the referrals' owner locks those still pending or evaluated and
+   * erases them (eraseForRetention), in the same transaction as their access-log entries.
+   */
   async eraseDue(now = new Date()): Promise<RetentionOutcome> {
     const outcome: RetentionOutcome = { afterTask: 0, withoutTask: 0 };
     const horizonDay = amsterdamDate(new Date(now.getTime() - this.config.evaluation.horizonWeeks * 7 * 86_400_000));
     const closedBefore = new Date(now.getTime() - this.config.retention.daysAfterClose * 86_400_000);
     for (const reason of ['afterTask', 'withoutTask'] as const) {
-      const due =
-        reason === 'afterTask'
-          ? `EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.status = 'closed' AND t.outcome <> 'phase-withdrawn' AND t.closed_at < $1)
-             AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND (t.status <> 'closed' OR t.closed_at >= $1))`
-          : // A task the phase rule withdrew counts as none: the referral is re-evaluated until the horizon, as one without a task.
-            `r.status = 'evaluated' AND r.verwijsdatum < $1::date
-             AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn')`;
-      for (;;) {
-        const erased = await this.db.transaction(async (tx) => {
-          const rows: { id: string; uzovi: string; audit_index: string | null }[] = await tx.query(
-            `SELECT r.id, r.uzovi, r.audit_index FROM referral r
-              WHERE r.status IN ('pending', 'evaluated') AND ${due}
-              ORDER BY r.id LIMIT ${BATCH} FOR UPDATE OF r SKIP LOCKED`,
-            [reason === 'afterTask' ? closedBefore : horizonDay],
-          );
-          if (rows.length === 0) return 0;
-          await tx.query(
-            `UPDATE referral SET status = 'erased', erased_at = $2, status_changed_at = $2,
-                    bsn_ciphertext = NULL, bsn_key_id = NULL, bsn_blind_index = NULL, content_fingerprint = NULL, dsm_code = NULL, audit_index = NULL
-              WHERE id = ANY($1::uuid[])`,
-            [rows.map((r) => r.id), now],
+      for (let after: string | null = '00000000-0000-0000-0000-000000000000'; after !== null;) {
+        const page: Candidates = reason === 'afterTask' ? await this.closedLongAgo(closedBefore, after) : await this.withoutTaskBefore(horizonDay, after);
+        after = page.next;
+        const candidates = page.ids;
+        if (candidates.length === 0) continue;
+        outcome[reason] += await this.db.transaction(async (tx) => {
+          // Locked first, then checked again: a task command takes the referral's lock before it
+          // changes the task, so what the check sees cannot change before the erasure commits.
+          const locked = await lockForRetention(tx, candidates);
+          const still = new Set(await (reason === 'afterTask' ? this.stillClosedLongAgo(tx, locked, closedBefore) : this.stillWithoutTask(tx, locked)));
+          const erased = locked.filter((r) => still.has(r.id));
+          await eraseForRetention(
+            tx,
+            erased.map((r) => r.id),
+            now,
           );
           await this.audit.record(
-            rows.map((r) => ({
+            erased.map((r) => ({
               actor: { subject: 'retention', role: 'system' as const, organisation: r.uzovi },
-              personIndex: r.audit_index,
+              personIndex: r.auditIndex,
               action: 'erase' as const,
               resource: `referral/${r.id}`,
               purpose: 'retention' as const,
@@ -94,13 +102,63 @@ export class RetentionService {
             })),
             tx,
           );
-          return rows.length;
+          return erased.length;
         });
-        outcome[reason] += erased;
-        if (erased < BATCH) break;
       }
     }
     if (outcome.afterTask + outcome.withoutTask > 0) this.logger.log({ msg: 'retention: personal data erased', ...outcome });
     return outcome;
+  }
+
+  private async stillClosedLongAgo(tx: Db, locked: { id: string }[], closedBefore: Date): Promise<string[]> {
+    if (locked.length === 0) return [];
+    const rows: { referral_id: string }[] = await tx.query(
+      `SELECT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) GROUP BY referral_id
+       HAVING bool_and(status = 'closed' AND closed_at < $2) AND coalesce(bool_or(outcome <> 'phase-withdrawn'), false)`,
+      [locked.map((r) => r.id), closedBefore],
+    );
+    return rows.map((r) => r.referral_id);
+  }
+
+  private async stillWithoutTask(tx: Db, locked: { id: string; status: string }[]): Promise<string[]> {
+    // Still evaluated (a re-evaluation may have made it pending again) and still without a task.
+    const ids = locked.filter((r) => r.status === 'evaluated').map((r) => r.id);
+    if (ids.length === 0) return [];
+    const rows: { referral_id: string }[] = await tx.query(
+      `SELECT DISTINCT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) AND outcome IS DISTINCT FROM 'phase-withdrawn'`,
+      [ids],
+    );
+    const withTask = new Set(rows.map((r) => r.referral_id));
+    return ids.filter((id) => !withTask.has(id));
+  }
+
+  /**
+   * Of the referrals with tasks after `after` (id order, a page of BATCH), those whose every task
+   * is closed, before `closedBefore`, one of them not by the phase rule. Referrals erased before
+   * are among them; eraseForRetention passes over those.
+   */
+  private async closedLongAgo(closedBefore: Date, after: string): Promise<Candidates> {
+    const rows: { referral_id: string; due: boolean }[] = await this.db.query(
+      `SELECT referral_id, bool_and(status = 'closed' AND closed_at < $1) AND coalesce(bool_or(outcome <> 'phase-withdrawn'), false) AS due
+         FROM mediation_task WHERE referral_id > $2 GROUP BY referral_id ORDER BY referral_id LIMIT ${BATCH}`,
+      [closedBefore, after],
+    );
+    return { ids: rows.filter((r) => r.due).map((r) => r.referral_id), next: rows.length < BATCH ? null : rows[rows.length - 1].referral_id };
+  }
+
+  /**
+   * Of the evaluated referrals referred before the horizon after `after` (id order, a page of
+   * BATCH), those without a task — a task the phase rule withdrew counts as none: the referral
+   * was re-evaluated until the horizon, as one without a task.
+   */
+  private async withoutTaskBefore(horizonDay: string, after: string): Promise<Candidates> {
+    const page = await this.referrals.evaluatedBefore(horizonDay, after, BATCH);
+    if (page.length === 0) return { ids: [], next: null };
+    const rows: { referral_id: string }[] = await this.db.query(
+      `SELECT DISTINCT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) AND outcome IS DISTINCT FROM 'phase-withdrawn'`,
+      [page],
+    );
+    const withTask = new Set(rows.map((r) => r.referral_id));
+    return { ids: page.filter((id) => !withTask.has(id)), next: page.length < BATCH ? null : page[page.length - 1] };
   }
 }

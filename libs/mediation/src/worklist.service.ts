@@ -296,6 +296,9 @@ export class WorklistService {
       if (!isLead(caller))
         throw new ForbiddenException({ message: 'Only a mediation lead may reopen tasks', details: [{ field: 'id', reason: 'requires the role mediation-lead' }] });
       if (t.status !== 'closed') throw conflict('Only a closed task can be reopened', 'id', `is ${t.status}`);
+      // Retention erased the person: there is nobody to contact any more.
+      if (t.referral_status === 'erased')
+        throw conflict('The task of an erased referral cannot be reopened', 'id', "its referral's personal data were erased by the retention run");
       if (t.outcome === 'phase-withdrawn') {
         throw conflict(
           'A task withdrawn by the phase rule cannot be reopened',

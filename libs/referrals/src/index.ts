@@ -4,6 +4,7 @@ export * from './referral.view';
 export * from './referral-intake.service';
 export * from './referral-handoff.service';
 export * from './referral-reads.service';
+export * from './referral-erasure';
 export * from './evaluate-referral.queue';
 export * from './referrals.module';
 export * from './fhir/referral-bundle';

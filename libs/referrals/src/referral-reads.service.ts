@@ -46,6 +46,16 @@ export class ReferralReadsService {
     );
   }
 
+  /** Ids of evaluated referrals referred before `day` (YYYY-MM-DD), after `after` in id order, at most `limit` (retention's candidates). */
+  async evaluatedBefore(day: string, after: string, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM referral WHERE status = 'evaluated' AND verwijsdatum < $1::date AND id > $2::uuid ORDER BY id LIMIT $3`, [
+      day,
+      after,
+      limit,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
   /** Referrals per insurer, status and verdict in scope (anonymous counts: withdrawn ones included). */
   async counts(scope: ReferralScope): Promise<{ uzovi: string; status: string; verdict: string | null; referrals: number }[]> {
     return this.db.query(

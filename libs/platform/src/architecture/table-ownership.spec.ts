@@ -36,7 +36,6 @@ const OWNERS: Record<string, string> = {
 
 /** Today's crossings ("file: table"), to be moved behind their owners' services. */
 const KNOWN_CROSSINGS = [
-  'libs/mediation/src/consent-withdrawal.service.ts: referral',
   'libs/mediation/src/evaluation-replay.service.ts: referral',
   'libs/mediation/src/referral-evaluation.service.ts: insurer_contract',
   'libs/mediation/src/referral-evaluation.service.ts: provider',
@@ -48,7 +47,6 @@ const KNOWN_CROSSINGS = [
   'libs/mediation/src/reports/mediation-report.service.ts: provider_location',
   'libs/mediation/src/reports/mediation-report.service.ts: referral',
   'libs/mediation/src/reports/mediation-report.service.ts: wait_time',
-  'libs/mediation/src/retention.service.ts: referral',
   'libs/mediation/src/worklist.service.ts: provider_location',
   'libs/mediation/src/worklist.service.ts: referral',
   'libs/referrals/src/referral-intake.service.ts: mediation_task',
