@@ -20,6 +20,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, QueueService } from '@app/platform';
+import { declaredWaits, locationRegions, providerNames, registryVersion } from '@app/waitlists';
 import { buildPublishedOutputs, CleanedSuppression, cleanedKey } from './insurer-report';
 import { CleanedCell, Linkage } from './linkage-compute';
 import { enqueueLinkageRun } from './linkage.queue';
@@ -119,7 +120,7 @@ export class LinkageService {
    * on-demand request answers with instead of queueing the same work again.
    */
   async doneForCurrentInputs(): Promise<LinkageRun | null> {
-    const key = this.inputsKey(await this.readInputs(this.db), await this.registryVersion(this.db));
+    const key = this.inputsKey(await this.readInputs(this.db), await registryVersion(this.db));
     const [row] = await this.db.query(
       `SELECT ${RUN_COLUMNS} FROM (SELECT * FROM ttp.run WHERE status = 'done' AND same_as IS NULL ORDER BY finished_at DESC, id LIMIT 1) newest WHERE inputs_key = $1`,
       [key.key],
@@ -209,12 +210,6 @@ export class LinkageService {
     return Array.isArray(rows) ? rows : rows.rows;
   }
 
-  private async registryVersion(q: { query: (sql: string) => Promise<unknown> }): Promise<string> {
-    const res = (await q.query(`SELECT version::text AS v FROM registry_version WHERE id = 1`)) as { v: string }[] | { rows: { v: string }[] };
-    const rows = Array.isArray(res) ? res : res.rows;
-    return rows[0]?.v ?? '0';
-  }
-
   private inputsKey(all: RunInput[], registryVersion: string) {
     const keyVersion = this.config.ttp.currentKeyVersion;
     const used = all.filter((i) => i.keyVersion === keyVersion);
@@ -251,7 +246,7 @@ export class LinkageService {
       const claimed = await c.query(`UPDATE ttp.run SET status = 'running', started_at = now(), attempts = attempts + 1 WHERE id = $1 AND status = 'queued'`, [runId]);
       if (claimed.rowCount === 0) return; // taken, or finished, by someone else
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const { key, keyVersion, used, awaiting } = this.inputsKey(await this.readInputs(c), await this.registryVersion(c));
+      const { key, keyVersion, used, awaiting } = this.inputsKey(await this.readInputs(c), await registryVersion(c));
       const asOf = used.reduce((max, i) => (i.asOf > max ? i.asOf : max), '0000-00-00');
       const record = [runId, key, keyVersion, used.length ? asOf : null, JSON.stringify(used), JSON.stringify(awaiting)];
 
@@ -280,16 +275,19 @@ export class LinkageService {
       // and in every snapshot since (ttp.list_presence; a snapshot without them resets it).
       let t = performance.now();
       const linkage = new Linkage();
+      // Regions from the registry's owner, in this transaction's snapshot.
+      const regions = await locationRegions(
+        c,
+        used.map((i) => i.agb),
+      );
       // COPY takes no parameters; the ids are uuids read from ttp.snapshot above.
       const out = c.query(
         copyTo(
           `COPY (SELECT s.agb, e.client_ref, e.pseudonym, e.location, e.diagnosis_group, e.stage = 'waiting-treatment',
                         CASE WHEN e.stage = 'waiting-treatment' THEN s.as_of - e.intake_on ELSE s.as_of - e.registered_on END,
-                        coalesce(l.region, 'onbekend'),
                         coalesce(p.first_seen_at <= s.uploaded_at - make_interval(days => ${Math.trunc(this.config.ttp.feedbackMinDays)}), false)
                    FROM ttp.snapshot_entry e
                    JOIN ttp.snapshot s ON s.id = e.snapshot_id
-                   LEFT JOIN provider_location l ON l.agb = s.agb AND l.code = e.location
                    LEFT JOIN ttp.list_presence p ON p.agb = s.agb AND p.key_version = s.key_version AND p.pseudonym = e.pseudonym
                   WHERE e.snapshot_id IN (${used.map((i) => `'${i.snapshotId}'`).join(',') || 'NULL'})) TO STDOUT`,
         ),
@@ -308,8 +306,8 @@ export class LinkageService {
             diagnosisGroup: f[4],
             treat: f[5] === 't',
             days: Number(f[6]),
-            region: f[7],
-            established: f[8] === 't',
+            region: regions.get(`${f[0]}\t${unescapeCopy(f[3])}`) ?? 'onbekend',
+            established: f[7] === 't',
           });
         }
         rest = text.slice(from);
@@ -321,8 +319,9 @@ export class LinkageService {
       lap('linkMs', t);
 
       t = performance.now();
-      const names = new Map<string, string>(
-        (await c.query(`SELECT agb, name FROM provider WHERE agb = ANY($1::bpchar[])`, [raw.providers.map((p) => p.agb)])).rows.map((r) => [r.agb, r.name]),
+      const names = await providerNames(
+        c,
+        raw.providers.map((p) => p.agb),
       );
       // The report and the cleaned waiting times are suppressed together: no "<5" of one can be
       // worked out with the figures of the other.
@@ -395,17 +394,16 @@ export class LinkageService {
     cells: CleanedCell[],
     suppressed: Map<string, { intake: CleanedSuppression; treatment: CleanedSuppression }>,
   ): Promise<number> {
+    const declared = await declaredWaits(c, [...new Set(cells.map((x) => x.agb))]);
     const res = await c.query(
       `INSERT INTO ttp.run_cleaned_wait (run_id, agb, location, diagnosis_group, entries, waiting_intake, waiting_treatment, left_out,
               intake_median_weeks, intake_p80_weeks, treatment_median_weeks, treatment_p80_weeks,
               declared_month, declared_aanmeld_weeks, declared_behandel_weeks, flagged, intake_suppressed, treatment_suppressed)
        SELECT $1, x.agb, x.location, x.dg, x.entries, x.wi, x.wt, x.left_out, x.i50, x.i80, x.t50, x.t80,
-              w.month, w.aanmeld_weeks, w.behandel_weeks,
-              coalesce(abs(w.aanmeld_weeks - x.i50) > $3, false) OR coalesce(abs(w.behandel_weeks - x.t50) > $3, false), x.si, x.st
+              x.dm, x.da, x.db,
+              coalesce(abs(x.da - x.i50) > $3, false) OR coalesce(abs(x.db - x.t50) > $3, false), x.si, x.st
          FROM jsonb_to_recordset($2::jsonb) AS x(agb text, location text, dg text, entries int, wi int, wt int, left_out int,
-              i50 numeric, i80 numeric, t50 numeric, t80 numeric, si text, st text)
-         LEFT JOIN provider_location l ON l.agb = x.agb::bpchar AND l.code = x.location
-         LEFT JOIN wait_time_current w ON w.location_id = l.id AND w.diagnosis_group = x.dg
+              i50 numeric, i80 numeric, t50 numeric, t80 numeric, si text, st text, dm date, da numeric, db numeric)
        RETURNING flagged`,
       [
         runId,
@@ -424,6 +422,10 @@ export class LinkageService {
             t80: x.treatment.p80,
             si: suppressed.get(cleanedKey(x))?.intake ?? null,
             st: suppressed.get(cleanedKey(x))?.treatment ?? null,
+            // The provider's declared figure in force, from the registry's owner.
+            dm: declared.get(`${x.agb}\t${x.location}\t${x.diagnosisGroup}`)?.month ?? null,
+            da: declared.get(`${x.agb}\t${x.location}\t${x.diagnosisGroup}`)?.aanmeldWeeks ?? null,
+            db: declared.get(`${x.agb}\t${x.location}\t${x.diagnosisGroup}`)?.behandelWeeks ?? null,
           })),
         ),
         this.config.ttp.flagWeeks,

@@ -19,6 +19,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { amsterdamDate, stage1Pseudonymiser, stage2Pseudonymiser } from '@app/core';
 import { APP_CONFIG, AppConfig, AuditEntry, AuditService, Principal } from '@app/platform';
+import { locationCodes } from '@app/waitlists';
 import { CheckedEntry, checkEntry, SNAPSHOT_COLUMNS } from './snapshot-entry';
 import { csvHeaderProblems, csvObjects, ndjsonObjects, StreamFormatError } from './snapshot-stream';
 
@@ -127,7 +128,7 @@ export class SnapshotUploadService {
     const today = amsterdamDate(new Date());
     const keyVersion = this.config.ttp.currentKeyVersion;
     const keys = { stage1: stage1Pseudonymiser(this.config.ttp.stage1Key), stage2: stage2Pseudonymiser(this.config.ttp.keys.get(keyVersion)!) };
-    const locations = new Set<string>((await this.db.query(`SELECT code FROM provider_location WHERE agb = $1`, [agb])).map((r: { code: string }) => r.code));
+    const locations = await locationCodes(this.db, agb);
 
     const batches: AsyncIterable<{ row: number; value: unknown }[]> = Array.isArray(source)
       ? (async function* () {

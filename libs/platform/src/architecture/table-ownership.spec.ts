@@ -50,11 +50,6 @@ const KNOWN_CROSSINGS = [
   'libs/mediation/src/worklist.service.ts: provider_location',
   'libs/mediation/src/worklist.service.ts: referral',
   'libs/referrals/src/referral-intake.service.ts: mediation_task',
-  'libs/ttp/src/linkage.service.ts: provider',
-  'libs/ttp/src/linkage.service.ts: provider_location',
-  'libs/ttp/src/linkage.service.ts: registry_version',
-  'libs/ttp/src/linkage.service.ts: wait_time_current',
-  'libs/ttp/src/snapshot-upload.service.ts: provider_location',
 ];
 
 function sources(dir: string): string[] {
