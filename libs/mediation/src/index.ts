@@ -19,3 +19,4 @@ export * from './audit-search.service';
 export * from './retention.service';
 export * from './reports/mediation-report';
 export * from './reports/mediation-report.service';
+export * from './staff-referral.service';

@@ -4,6 +4,7 @@ import { TtpModule } from '@app/ttp';
 import { WaitlistsModule } from '@app/waitlists';
 import { ConsentWithdrawalService } from './consent-withdrawal.service';
 import { ReactiveSearchService } from './reactive-search.service';
+import { StaffReferralService } from './staff-referral.service';
 import { RetentionService } from './retention.service';
 import { EvaluationHistoryService } from './evaluation-history.service';
 import { MediationPolicyService } from './mediation-policy.service';
@@ -20,6 +21,7 @@ import { MediationReportService } from './reports/mediation-report.service';
 const SERVICES = [
   ConsentWithdrawalService,
   ReactiveSearchService,
+  StaffReferralService,
   RetentionService,
   NormSetsService,
   MediationPolicyService,

@@ -4,7 +4,7 @@
  * (uzovi, messageId): a re-delivery with the same content returns the stored referral, one with
  * different content is a conflict. The single and the batch route share this one path.
  */
-import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { ForbiddenException, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { maskBsn, normaliseBsn } from '@app/core';
 import { AuditService, BsnVault, validatePlain } from '@app/platform';
@@ -228,23 +228,22 @@ export class ReferralIntakeService {
     return results;
   }
 
-  async findForTenant(id: string, caller: Principal): Promise<ReferralViewDto> {
+  /**
+   * The referral as insurer staff see it (BSN masked), logged as a read of the person; null when
+   * it is not the caller's insurer's, or its consent was withdrawn, or retention erased it. The
+   * purpose wall — staff read a referral only through its mediation task — is the caller's
+   * (mediation's StaffReferralService), which also logs a refusal.
+   */
+  async viewForStaff(id: string, caller: Principal): Promise<ReferralViewDto | null> {
     const rows: Array<Record<string, any>> = await this.db.query(
       `SELECT id, uzovi, message_id, bsn_ciphertext, bsn_key_id, audit_index, to_char(verwijsdatum, 'YYYY-MM-DD') AS verwijsdatum,
               klachtenprofiel, dsm_code, agb, consent_id, consent_given_at, consent_scope, consent_channel,
               status, verdict, received_at, status_changed_at
          FROM referral
-        WHERE id = $1 AND uzovi = ANY($2::text[]) AND status NOT IN ('withdrawn', 'erased')
-          AND EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = referral.id AND t.outcome IS DISTINCT FROM 'phase-withdrawn')`,
+        WHERE id = $1 AND uzovi = ANY($2::text[]) AND status NOT IN ('withdrawn', 'erased')`,
       [id, caller.uzovis],
     );
-    // Another tenant's referral, one without a mediation task (in phase 1: everyone within the
-    // norm) and one whose consent was withdrawn are indistinguishable from a missing one: staff
-    // reach people only through tasks, and only while the consent stands.
-    if (rows.length === 0) {
-      await this.audit.record([{ actor: caller, personIndex: null, action: 'read', resource: `referral/${id}`, purpose: 'zorgbemiddeling', outcome: 'refused' }]);
-      throw new NotFoundException('No referral with this id and a mediation task for your organisation');
-    }
+    if (rows.length === 0) return null;
     const r = rows[0];
     const bsn = this.vault.open({ keyId: r.bsn_key_id, ciphertext: r.bsn_ciphertext });
     await this.audit.record([

@@ -14,6 +14,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, ErrorResponseDto, INSURER_STAFF, InvalidBodyException, Principal, Roles } from '@app/platform';
 import { ReferralIntakeService, ReferralMessageDto, ReferralViewDto } from '@app/referrals';
+import { StaffReferralService } from '@app/mediation';
 import { BatchItemResultDto, BatchResponseDto, ReferralBatchDto } from './referral-batch.dto';
 
 const STATUS = { created: 201, duplicate: 200, conflict: 409, invalid: 400, forbidden: 403 } as const;
@@ -28,7 +29,10 @@ const CONFLICT_REASON = {
 @ApiUnsupportedMediaTypeResponse({ description: 'Body is not application/json', type: ErrorResponseDto })
 @Controller('v1/referrals')
 export class ReferralsController {
-  constructor(private readonly intake: ReferralIntakeService) {}
+  constructor(
+    private readonly intake: ReferralIntakeService,
+    private readonly staffReads: StaffReferralService,
+  ) {}
 
   @Post()
   @Roles('referral-service')
@@ -125,6 +129,6 @@ export class ReferralsController {
     id: string,
     @CurrentPrincipal() caller: Principal,
   ): Promise<ReferralViewDto> {
-    return this.intake.findForTenant(id, caller);
+    return this.staffReads.read(id, caller);
   }
 }

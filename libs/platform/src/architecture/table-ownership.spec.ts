@@ -49,7 +49,6 @@ const KNOWN_CROSSINGS = [
   'libs/mediation/src/reports/mediation-report.service.ts: wait_time',
   'libs/mediation/src/worklist.service.ts: provider_location',
   'libs/mediation/src/worklist.service.ts: referral',
-  'libs/referrals/src/referral-intake.service.ts: mediation_task',
 ];
 
 function sources(dir: string): string[] {
