@@ -110,8 +110,20 @@ export class NightlyLinkageSchedule implements Schedule {
   everyMs(): number {
     return 10 * 60 * 1000;
   }
-  run() {
-    return scheduleNightlyLinkage(this.queues.queue(TTP_LINKAGE_QUEUE), this.config.ttp.linkageCron);
+  async run(): Promise<void> {
+    // At start the producer connection may still be connecting, and producers do not queue
+    // commands offline: wait for it (at most 5 s) rather than leave the night unscheduled for ten minutes.
+    const redis = this.queues.redis;
+    if (redis.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await scheduleNightlyLinkage(this.queues.queue(TTP_LINKAGE_QUEUE), this.config.ttp.linkageCron);
   }
 }
 
