@@ -227,6 +227,17 @@ describe('a referral to a provider above the norm', () => {
     const { rows } = await db.query(`SELECT trigger FROM referral_evaluation WHERE referral_id = $1 ORDER BY evaluated_at DESC LIMIT 1`, [referralId]);
     expect(rows[0].trigger).toBe('registry');
   });
+
+  it("leaves a referral whose task was closed alone when new figures come, and still re-evaluates the provider's open ones", async () => {
+    await db.query(`UPDATE mediation_task SET status = 'closed', outcome = 'prefers-to-wait', closed_at = now() WHERE referral_id = $1`, [referralId]);
+    const open = await refer('73000001', 'angst', { verwijsdatum: daysAgo(3) });
+    await evaluated(open, 1);
+    const [{ generation }] = (await db.query(`SELECT generation FROM referral WHERE id = $1`, [referralId])).rows;
+    const receipt = await publish('73000001', [{ location: 'a', diagnosisGroup: 'angst', aanmeldWeeks: 13, behandelWeeks: 5 }]);
+    expect(receipt.reevaluating).toBe(1);
+    await evaluated(open, 2);
+    expect((await db.query(`SELECT status, generation FROM referral WHERE id = $1`, [referralId])).rows[0]).toEqual({ status: 'evaluated', generation });
+  });
 });
 
 describe('a referral within the norm', () => {

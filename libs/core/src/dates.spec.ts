@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { amsterdamDate, amsterdamHour, amsterdamMidnight, isIsoDate, isIsoDateTime, nextDay } from './dates';
+import { addDays, amsterdamDate, amsterdamHour, amsterdamMidnight, isIsoDate, isIsoDateTime, nextDay } from './dates';
 
 describe('isIsoDate', () => {
   it.each(['2026-01-01', '2024-02-29', '2026-12-31'])('accepts %s', (d) => expect(isIsoDate(d)).toBe(true));
@@ -43,5 +43,8 @@ describe('Amsterdam time helpers', () => {
     expect(amsterdamHour(new Date('2026-01-14T22:30:00Z'))).toBe(23);
     expect(nextDay('2026-12-31')).toBe('2027-01-01');
     expect(nextDay('2028-02-28')).toBe('2028-02-29');
+    // Calendar days, not 24-hour steps in a time zone: 26 weeks back across a DST change stays on the weekday.
+    expect(addDays('2026-10-30', -182)).toBe('2026-05-01');
+    expect(addDays('2026-03-28', 2)).toBe('2026-03-30');
   });
 });

@@ -59,6 +59,11 @@ export function amsterdamMidnight(day: string): string {
   throw new Error(`no Amsterdam midnight found for ${day}`);
 }
 
+/** The calendar day `days` days after `day` (YYYY-MM-DD); negative for before. */
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 /** The calendar day after `day` (YYYY-MM-DD). */
 export function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);

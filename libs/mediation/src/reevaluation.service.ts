@@ -17,14 +17,11 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { amsterdamDate, amsterdamHour } from '@app/core';
+import { addDays, amsterdamDate, amsterdamHour } from '@app/core';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { PendingReason, ReferralHandoffService } from '@app/referrals';
 import { TtpOutputsService } from '@app/ttp';
 import { ProviderRegistryService } from '@app/waitlists';
-
-const OPEN = `r.verwijsdatum >= $2::date - make_interval(weeks => $3)
-  AND NOT EXISTS (SELECT 1 FROM mediation_task t WHERE t.referral_id = r.id AND t.status = 'closed' AND t.outcome <> 'phase-withdrawn')`;
 
 type Tx = Pick<EntityManager, 'query'>;
 
@@ -43,14 +40,23 @@ export class ReevaluationService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private horizon(now: Date): [string, number] {
-    return [amsterdamDate(now), this.config.evaluation.horizonWeeks];
-  }
-
-  /** Marks the open referrals of `scope` in `tx` (the transaction of the change); returns their ids. */
+  /**
+   * Marks the open referrals of `scope` in `tx` (the transaction of the change); returns their ids.
+   * Open: referred within REEVALUATION_HORIZON_WEEKS, and no task closed other than by the phase
+   * rule — a closed task is mediation's end of the matter (its referral was referred before the
+   * task was closed, so tasks closed since the horizon, a day's margin for time zones, are all that
+   * can be concerned).
+   */
   mark(tx: Tx, reason: PendingReason, scope: ReevaluationScope, now = new Date()): Promise<string[]> {
-    if ('all' in scope) return this.handoff.markForReevaluation(tx, reason, OPEN, this.horizon(now));
-    return this.handoff.markForReevaluation(tx, reason, `${OPEN} AND r.agb = $4 AND r.klachtenprofiel = ANY($5::text[])`, [...this.horizon(now), scope.agb, scope.diagnosisGroups]);
+    const referredSince = addDays(amsterdamDate(now), -7 * this.config.evaluation.horizonWeeks);
+    const except = async (db: Tx) =>
+      (
+        (await db.query(`SELECT referral_id FROM mediation_task WHERE status = 'closed' AND outcome <> 'phase-withdrawn' AND closed_at >= $1::date - 1`, [referredSince])) as {
+          referral_id: string;
+        }[]
+      ).map((r) => r.referral_id);
+    if ('all' in scope) return this.handoff.markForReevaluation(tx, reason, { referredSince, except });
+    return this.handoff.markForReevaluation(tx, reason, { referredSince, agb: scope.agb, diagnosisGroups: scope.diagnosisGroups, except });
   }
 
   /**

@@ -26,6 +26,17 @@ import { enqueueEvaluations } from './evaluate-referral.queue';
  */
 export const DECISION_INPUTS_LOCK = 7_354_001;
 
+/** Which referrals a request for new decisions concerns (see markForReevaluation). */
+export interface ReevaluationCriteria {
+  /** Referred on or after this day (YYYY-MM-DD): older ones are no longer re-evaluated. */
+  referredSince: string;
+  /** Only this provider's referrals, and only these diagnosis groups (both, or neither). */
+  agb?: string;
+  diagnosisGroups?: string[];
+  /** Referrals to leave alone, asked under the lock in the same transaction. */
+  except(db: Pick<EntityManager, 'query'>): Promise<string[]>;
+}
+
 @Injectable()
 export class ReferralHandoffService {
   private readonly logger = new Logger(ReferralHandoffService.name);
@@ -52,22 +63,28 @@ export class ReferralHandoffService {
   }
 
   /**
-   * Asks for a new decision for the referrals matching `where` (an SQL condition over the alias
-   * `r`, with `$n` parameters from $2), in the caller's transaction `db` so that the change of
-   * inputs and the request are one commit. It first waits for the evaluation batches in flight
-   * (DECISION_INPUTS_LOCK), then bumps the `generation` of every match whatever its state — a
+   * Asks for a new decision for the open referrals that `which` names, in the caller's
+   * transaction `db` so that the change of inputs and the request are one commit. It first waits
+   * for the evaluation batches in flight (DECISION_INPUTS_LOCK); then it asks `which.except` —
+   * the caller's rule, under that lock — which referrals to leave alone (mediation: those whose
+   * task is closed), and bumps the `generation` of every other match whatever its state — a
    * decision just stored on the old inputs and one still pending alike — so each is judged again
    * on the new inputs. Rows are locked in id order, so two requests never deadlock. Returns the
    * ids, to be enqueued (`enqueueAgain`) once `db` has committed.
    */
-  async markForReevaluation(db: Pick<EntityManager, 'query'>, reason: PendingReason, where: string, params: unknown[]): Promise<string[]> {
+  async markForReevaluation(db: Pick<EntityManager, 'query'>, reason: PendingReason, which: ReevaluationCriteria): Promise<string[]> {
     await db.query(`SELECT pg_advisory_xact_lock($1)`, [DECISION_INPUTS_LOCK]);
+    const except = await which.except(db);
     // TypeORM answers an UPDATE … RETURNING with [rows, affected].
     const [rows]: [{ id: string }[], number] = await db.query(
       `UPDATE referral u SET generation = u.generation + 1, status = 'pending', pending_reason = $1, status_changed_at = now()
-        WHERE u.id IN (SELECT r.id FROM referral r WHERE r.status IN ('pending', 'evaluated') AND (${where}) ORDER BY r.id FOR UPDATE)
+        WHERE u.id IN (SELECT r.id FROM referral r
+                        WHERE r.status IN ('pending', 'evaluated') AND r.verwijsdatum >= $2::date
+                          AND ($3::bpchar IS NULL OR r.agb = $3::bpchar) AND ($4::text[] IS NULL OR r.klachtenprofiel = ANY($4::text[]))
+                          AND NOT (r.id = ANY($5::uuid[]))
+                        ORDER BY r.id FOR UPDATE)
         RETURNING u.id`,
-      [reason, ...params],
+      [reason, which.referredSince, which.agb ?? null, which.diagnosisGroups ?? null, except],
     );
     return rows.map((r) => r.id);
   }
