@@ -9,7 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { maskBsn, normaliseBsn } from '@app/core';
 import { AuditService, BsnVault, Principal } from '@app/platform';
-import { ReferralReadsService, ReferralSummary } from '@app/referrals';
+import { ReferralReadsService } from '@app/referrals';
 
 export interface ReactiveSearchHit {
   referralId: string;
@@ -36,15 +36,10 @@ export class ReactiveSearchService {
   async search(bsnInput: string, reason: string, caller: Principal): Promise<{ referrals: ReactiveSearchHit[] }> {
     const bsn = normaliseBsn(bsnInput);
     const found = await this.referrals.byBlindIndex(this.vault.blindIndex(bsn), caller.uzovis);
+    // A referral has at most one task (uq_mediation_task_referral).
     const tasks: { id: string; status: string; referral_id: string }[] =
-      found.length === 0
-        ? []
-        : await this.db.query(`SELECT id, status, referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) ORDER BY created_at, id`, [found.map((r) => r.id)]);
-    // A row per referral and task (a referral without one: a row without a task), newest referral first.
-    const rows = found.flatMap((r): (ReferralSummary & { task_id: string | null; task_status: string | null })[] => {
-      const own = tasks.filter((t) => t.referral_id === r.id);
-      return own.length === 0 ? [{ ...r, task_id: null, task_status: null }] : own.map((t) => ({ ...r, task_id: t.id, task_status: t.status }));
-    });
+      found.length === 0 ? [] : await this.db.query(`SELECT id, status, referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[])`, [found.map((r) => r.id)]);
+    const taskOf = new Map(tasks.map((t) => [t.referral_id, t]));
     await this.audit.record([
       {
         actor: caller,
@@ -53,11 +48,11 @@ export class ReactiveSearchService {
         resource: 'referral/by-bsn',
         purpose: 'reactive-request',
         outcome: 'allowed',
-        details: { reason, found: rows.length },
+        details: { reason, found: found.length },
       },
     ]);
     return {
-      referrals: rows.map((r) => ({
+      referrals: found.map((r) => ({
         referralId: r.id,
         uzovi: r.uzovi,
         bsn: maskBsn(bsn),
@@ -66,8 +61,8 @@ export class ReactiveSearchService {
         agb: r.agb,
         status: r.status,
         verdict: r.verdict,
-        taskId: r.task_id,
-        taskStatus: r.task_status,
+        taskId: taskOf.get(r.id)?.id ?? null,
+        taskStatus: taskOf.get(r.id)?.status ?? null,
       })),
     };
   }

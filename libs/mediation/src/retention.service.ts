@@ -21,6 +21,9 @@ const BATCH = 500;
 
 type Db = Pick<EntityManager, 'query'>;
 
+/** A referral has at most one task (uq_mediation_task_referral): due once it closed long ago, other than by the phase rule. */
+const CLOSED_LONG_AGO = `status = 'closed' AND closed_at < $1 AND outcome <> 'phase-withdrawn'`;
+
 /** One page of referrals that may be due, and where the next page starts (null: none). */
 interface Candidates {
   ids: string[];
@@ -112,38 +115,40 @@ export class RetentionService {
 
   private async stillClosedLongAgo(tx: Db, locked: { id: string }[], closedBefore: Date): Promise<string[]> {
     if (locked.length === 0) return [];
-    const rows: { referral_id: string }[] = await tx.query(
-      `SELECT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) GROUP BY referral_id
-       HAVING bool_and(status = 'closed' AND closed_at < $2) AND coalesce(bool_or(outcome <> 'phase-withdrawn'), false)`,
-      [locked.map((r) => r.id), closedBefore],
-    );
+    const rows: { referral_id: string }[] = await tx.query(`SELECT referral_id FROM mediation_task WHERE referral_id = ANY($2::uuid[]) AND ${CLOSED_LONG_AGO}`, [
+      closedBefore,
+      locked.map((r) => r.id),
+    ]);
     return rows.map((r) => r.referral_id);
   }
 
   private async stillWithoutTask(tx: Db, locked: { id: string; status: string }[]): Promise<string[]> {
     // Still evaluated (a re-evaluation may have made it pending again) and still without a task.
-    const ids = locked.filter((r) => r.status === 'evaluated').map((r) => r.id);
+    return this.withoutTask(
+      tx,
+      locked.filter((r) => r.status === 'evaluated').map((r) => r.id),
+    );
+  }
+
+  /** Of these referrals, those without a task (a task the phase rule withdrew counts as none). */
+  private async withoutTask(q: Db, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows: { referral_id: string }[] = await tx.query(
-      `SELECT DISTINCT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) AND outcome IS DISTINCT FROM 'phase-withdrawn'`,
+    const rows: { referral_id: string }[] = await q.query(
+      `SELECT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) AND outcome IS DISTINCT FROM 'phase-withdrawn'`,
       [ids],
     );
     const withTask = new Set(rows.map((r) => r.referral_id));
     return ids.filter((id) => !withTask.has(id));
   }
 
-  /**
-   * Of the referrals with tasks after `after` (id order, a page of BATCH), those whose every task
-   * is closed, before `closedBefore`, one of them not by the phase rule. Referrals erased before
-   * are among them; eraseForRetention passes over those.
-   */
+  /** Referrals after `after` (id order, a page of BATCH) whose task closed before `closedBefore`, not by the phase rule; erased ones among them are passed over by lockForRetention. */
   private async closedLongAgo(closedBefore: Date, after: string): Promise<Candidates> {
-    const rows: { referral_id: string; due: boolean }[] = await this.db.query(
-      `SELECT referral_id, bool_and(status = 'closed' AND closed_at < $1) AND coalesce(bool_or(outcome <> 'phase-withdrawn'), false) AS due
-         FROM mediation_task WHERE referral_id > $2 GROUP BY referral_id ORDER BY referral_id LIMIT ${BATCH}`,
+    const rows: { referral_id: string }[] = await this.db.query(
+      `SELECT referral_id FROM mediation_task WHERE referral_id > $2 AND ${CLOSED_LONG_AGO} ORDER BY referral_id LIMIT ${BATCH}`,
       [closedBefore, after],
     );
-    return { ids: rows.filter((r) => r.due).map((r) => r.referral_id), next: rows.length < BATCH ? null : rows[rows.length - 1].referral_id };
+    const ids = rows.map((r) => r.referral_id);
+    return { ids, next: ids.length < BATCH ? null : ids[ids.length - 1] };
   }
 
   /**
@@ -153,12 +158,6 @@ export class RetentionService {
    */
   private async withoutTaskBefore(horizonDay: string, after: string): Promise<Candidates> {
     const page = await this.referrals.evaluatedBefore(horizonDay, after, BATCH);
-    if (page.length === 0) return { ids: [], next: null };
-    const rows: { referral_id: string }[] = await this.db.query(
-      `SELECT DISTINCT referral_id FROM mediation_task WHERE referral_id = ANY($1::uuid[]) AND outcome IS DISTINCT FROM 'phase-withdrawn'`,
-      [page],
-    );
-    const withTask = new Set(rows.map((r) => r.referral_id));
-    return { ids: page.filter((id) => !withTask.has(id)), next: page.length < BATCH ? null : page[page.length - 1] };
+    return { ids: await this.withoutTask(this.db, page), next: page.length < BATCH ? null : page[page.length - 1] };
   }
 }

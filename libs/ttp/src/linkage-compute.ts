@@ -22,7 +22,7 @@
  *   care elsewhere; median and 80th percentile are nearest-rank,
  *   in weeks to one decimal.
  */
-import type { RawAggregates } from './insurer-report';
+import type { CleanedCounts, RawAggregates } from './insurer-report';
 
 export interface FeedbackRow {
   agb: string;
@@ -33,14 +33,8 @@ export interface FeedbackRow {
   otherStages: string[];
 }
 
-export interface CleanedCell {
-  agb: string;
-  location: string;
-  diagnosisGroup: string;
-  region: string;
-  entries: number;
-  waitingIntake: number;
-  waitingTreatment: number;
+/** A cell of the cleaned waiting times: its counts (as the suppression sees them) and its figures. */
+export interface CleanedCell extends CleanedCounts {
   leftOut: number;
   intake: { median: number | null; p80: number | null };
   treatment: { median: number | null; p80: number | null };
